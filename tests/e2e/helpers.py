@@ -1,0 +1,462 @@
+"""Shared helpers for Sluice's end-to-end tests (imported by conftest.py and the tests).
+
+Everything here talks to real processes: the local MariaDB cluster started by
+deploy/local/cluster.sh and Sluice itself. Nothing is mocked.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pymysql
+from pymysql.constants import CLIENT
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Ports. The brief fixes them; the env vars only exist to run two suites side by side.
+PORT_BASE = int(os.environ.get("SLUICE_E2E_PORT_BASE", "23306"))
+PRIMARY_PORT = PORT_BASE
+REPLICA_PORTS = (PORT_BASE + 1, PORT_BASE + 2)
+ALL_PORTS = (PRIMARY_PORT,) + REPLICA_PORTS
+SLUICE_PORT = int(os.environ.get("SLUICE_E2E_SLUICE_PORT", "26033"))
+SLUICE_ADMIN_PORT = SLUICE_PORT - 1
+SLUICE_METRICS_PORT = int(os.environ.get("SLUICE_E2E_METRICS_PORT", "26070"))
+EXTRA_PORT_RANGE = (26100, 26999)
+
+HOST = "127.0.0.1"
+DB = "sluice_test"
+APP_USER, APP_PASSWORD = "app", "app"
+MONITOR_USER, MONITOR_PASSWORD = "monitor", "monitor"
+WRITER_HG, READER_HG = 10, 20
+
+MiB = 1024 * 1024
+
+
+# ---------------------------------------------------------------------------------------
+# Small utilities
+# ---------------------------------------------------------------------------------------
+
+def unique_name(prefix: str) -> str:
+    """A table/procedure name no other test (or earlier run) uses."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def wait_for(cond, timeout: float, interval: float = 0.05, what: str = "condition"):
+    """Polls cond() until it returns a truthy value; returns that value or raises."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            value = cond()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - polling tolerates transient errors
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}"
+                               + (f" (last error: {last_exc!r})" if last_exc else ""))
+        time.sleep(interval)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def tcp_accepts(port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path: Path, max_bytes: int = 8000) -> str:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return f"<cannot read {path}: {exc}>"
+    return data[-max_bytes:].decode("utf-8", "replace")
+
+
+def run(cmd, timeout=120, check=True, **kw) -> subprocess.CompletedProcess:
+    """subprocess.run with captured text output and a readable failure message."""
+    cp = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if check and cp.returncode != 0:
+        raise AssertionError(f"command failed ({cp.returncode}): {' '.join(map(str, cmd))}\n"
+                             f"--- stdout ---\n{cp.stdout[-4000:]}\n--- stderr ---\n{cp.stderr[-4000:]}")
+    return cp
+
+
+# ---------------------------------------------------------------------------------------
+# Connections
+# ---------------------------------------------------------------------------------------
+
+def connect(port: int, user: str = APP_USER, password: str = APP_PASSWORD, database=DB,
+            autocommit=True, multi=False, **kw) -> pymysql.connections.Connection:
+    """PyMySQL connection with sane timeouts. autocommit=True unless asked: PyMySQL's own
+    default (False) sends SET AUTOCOMMIT=0 at connect, which changes routing."""
+    flags = kw.pop("client_flag", 0)
+    if multi:
+        flags |= CLIENT.MULTI_STATEMENTS
+    kw.setdefault("connect_timeout", 10)
+    kw.setdefault("read_timeout", 60)
+    kw.setdefault("write_timeout", 60)
+    return pymysql.connect(host=HOST, port=port, user=user, password=password,
+                           database=database, autocommit=autocommit, client_flag=flags, **kw)
+
+
+def query(conn, sql: str, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+def scalar(conn, sql: str, args=None):
+    rows = query(conn, sql, args)
+    assert rows, f"no rows from {sql!r}"
+    return rows[0][0]
+
+
+def one_shot(port: int, sql: str, **kw):
+    """Opens a fresh connection, runs one statement, closes. Returns all rows."""
+    conn = connect(port, **kw)
+    try:
+        return query(conn, sql)
+    finally:
+        conn.close()
+
+
+def direct(port: int, **kw):
+    """A direct connection to one MariaDB server (bypassing Sluice)."""
+    return connect(port, **kw)
+
+
+def monitor_conn(port: int):
+    return connect(port, user=MONITOR_USER, password=MONITOR_PASSWORD, database=None)
+
+
+def mysql_error(exc: BaseException):
+    """(code, message) from a PyMySQL error."""
+    args = getattr(exc, "args", ())
+    if len(args) >= 2 and isinstance(args[0], int):
+        return args[0], str(args[1])
+    return None, str(exc)
+
+
+# ---------------------------------------------------------------------------------------
+# Replication
+# ---------------------------------------------------------------------------------------
+
+def primary_gtid_pos() -> str:
+    c = monitor_conn(PRIMARY_PORT)
+    try:
+        return scalar(c, "SELECT @@gtid_binlog_pos")
+    finally:
+        c.close()
+
+
+def wait_replicas_caught_up(timeout: float = 60.0, replicas=REPLICA_PORTS):
+    """Waits until every replica has applied everything the primary has binlogged so far
+    (MASTER_GTID_WAIT on each replica; falls back to polling gtid_slave_pos)."""
+    pos = primary_gtid_pos()
+    if not pos:
+        return
+    for port in replicas:
+        c = connect(port, database=None, read_timeout=timeout + 10)
+        try:
+            res = scalar(c, "SELECT MASTER_GTID_WAIT(%s, %s)", (pos, timeout))
+            if res != 0:
+                status = query(c, "SHOW SLAVE STATUS")
+                raise AssertionError(f"replica {port} did not reach primary GTID {pos} within "
+                                     f"{timeout}s (gtid_slave_pos={scalar(c, 'SELECT @@gtid_slave_pos')}, "
+                                     f"slave status={status!r})")
+        finally:
+            c.close()
+
+
+# ---------------------------------------------------------------------------------------
+# Cluster (deploy/local/cluster.sh)
+# ---------------------------------------------------------------------------------------
+
+class Cluster:
+    def __init__(self, script: Path, base: Path, port_base: int = PORT_BASE):
+        self.script = Path(script)
+        self.base = Path(base)
+        self.port_base = port_base
+        self.primary = port_base
+        self.replicas = (port_base + 1, port_base + 2)
+
+    def _cmd(self, action: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return run([str(self.script), action, "--base", str(self.base),
+                    "--port-base", str(self.port_base)], timeout=timeout)
+
+    def up(self):
+        return self._cmd("up")
+
+    def down(self):
+        return self._cmd("down")
+
+    def status(self) -> str:
+        cp = run([str(self.script), "status", "--base", str(self.base),
+                  "--port-base", str(self.port_base)], check=False, timeout=60)
+        return cp.stdout + cp.stderr
+
+    def server_var(self, port: int, name: str):
+        c = monitor_conn(port)
+        try:
+            return scalar(c, f"SELECT @@{name}")
+        finally:
+            c.close()
+
+    def pid_of(self, port: int) -> int:
+        """PID of the mariadbd serving `port`, from its own pid file."""
+        pid_file = self.server_var(port, "pid_file")
+        if not os.path.isabs(pid_file):
+            pid_file = os.path.join(self.server_var(port, "datadir"), pid_file)
+        return int(Path(pid_file).read_text().strip())
+
+    def root_sql(self, port: int, sql: str) -> str:
+        """Runs SQL as root over the server's unix socket (unix_socket auth, we are root)."""
+        sock = self.server_var(port, "socket")
+        cp = run(["mariadb", "-S", sock, "-uroot", "--batch", "--skip-column-names", "-e", sql],
+                 check=False, timeout=60)
+        if cp.returncode != 0:
+            raise RuntimeError(f"root SQL on {port} failed: {cp.stderr.strip()}")
+        return cp.stdout
+
+    def ensure_user(self, user: str, password: str):
+        """Creates an application-like user (ALL on sluice_test, no READ_ONLY ADMIN) on the
+        primary and waits until it replicated."""
+        sql = (f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '{password}'; "
+               f"GRANT ALL ON `{DB}`.* TO '{user}'@'%';")
+        try:
+            self.root_sql(self.primary, sql)
+        except RuntimeError:
+            # Fallback: the app user, if it holds GRANT OPTION.
+            c = direct(self.primary, database=None)
+            try:
+                for stmt in sql.split(";"):
+                    if stmt.strip():
+                        query(c, stmt)
+            finally:
+                c.close()
+        wait_replicas_caught_up()
+
+
+# ---------------------------------------------------------------------------------------
+# Sluice processes
+# ---------------------------------------------------------------------------------------
+
+def deep_merge(base: dict, tweaks: dict) -> dict:
+    out = dict(base)
+    for k, v in tweaks.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def base_sluice_config(port: int, admin_port: int, metrics_port: int,
+                       cluster_ports=ALL_PORTS) -> dict:
+    primary, r1, r2 = cluster_ports
+    return {
+        "workers": 2,
+        "log_level": "info",
+        "frontend": {
+            "listen": {"address": HOST, "port": port},
+            "default_auth": "mysql_native_password",
+        },
+        "admin": {"listen": {"address": HOST, "port": admin_port},
+                  "user": "admin", "password": "admin"},
+        "metrics": {"listen": {"address": HOST, "port": metrics_port}},
+        "monitor": {"user": MONITOR_USER, "password": MONITOR_PASSWORD, "down_retry_ms": 1000},
+        "pool": {"max_connections": 64, "max_idle": 64, "connect_timeout_ms": 3000,
+                 "checkout_timeout_ms": 10000},
+        "routing": {"writer_hostgroup": WRITER_HG, "reader_hostgroup": READER_HG,
+                    "reads_fallback_to_writer": True},
+        "users": [{"username": APP_USER, "password": APP_PASSWORD}],
+        "servers": [
+            {"hostgroup": WRITER_HG, "host": HOST, "port": primary},
+            {"hostgroup": READER_HG, "host": HOST, "port": r1, "weight": 1},
+            {"hostgroup": READER_HG, "host": HOST, "port": r2, "weight": 1},
+        ],
+    }
+
+
+class SluiceProcess:
+    """One running build/sluice with its generated config and captured log."""
+
+    def __init__(self, binary: Path, workdir: Path, name: str, config: dict):
+        self.binary = Path(binary)
+        self.workdir = Path(workdir)
+        self.name = name
+        self.config = config
+        self.port = config["frontend"]["listen"]["port"]
+        self.admin_port = config["admin"]["listen"]["port"]
+        self.metrics_port = config["metrics"]["listen"]["port"]
+        self.config_path = self.workdir / f"{name}.json"
+        self.log_path = self.workdir / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+        self.restarts = 0
+
+    def __repr__(self):
+        return f"<Sluice {self.name} port={self.port} pid={self.pid}>"
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, ready_timeout: float = 20.0, wait_for_replicas: bool = True):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(self.config, indent=2))
+        for p in (self.port, self.admin_port, self.metrics_port):
+            if not port_is_free(p):
+                raise RuntimeError(f"port {p} for Sluice {self.name} is already in use")
+        log = open(self.log_path, "ab")
+        log.write(f"\n===== starting {self.binary} --config {self.config_path} =====\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen([str(self.binary), "--config", str(self.config_path)],
+                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True, cwd=str(self.workdir))
+        log.close()
+        try:
+            self.wait_ready(ready_timeout)
+            if wait_for_replicas:
+                self.wait_reads_on_replicas(10.0)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self, timeout: float):
+        """Ready = a client can log in and run a statement (polled, not slept)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"Sluice {self.name} exited with code {self.proc.returncode} "
+                                   f"during startup; log tail:\n{tail(self.log_path)}")
+            if tcp_accepts(self.port):
+                try:
+                    c = connect(self.port, connect_timeout=3, read_timeout=5)
+                    try:
+                        query(c, "SELECT 1")
+                        return
+                    finally:
+                        c.close()
+                except Exception as exc:  # noqa: BLE001
+                    last = exc
+            time.sleep(0.05)
+        raise RuntimeError(f"Sluice {self.name} not ready on port {self.port} after {timeout}s "
+                           f"(last error: {last!r}); log tail:\n{tail(self.log_path)}")
+
+    def wait_reads_on_replicas(self, timeout: float):
+        """Best effort: give the monitor time to see replicas healthy before routing tests.
+        Never fails; the routing tests assert the behaviour."""
+        deadline = time.monotonic() + timeout
+        seen = set()
+        while time.monotonic() < deadline and seen != set(REPLICA_PORTS):
+            try:
+                port = one_shot(self.port, "SELECT @@port", connect_timeout=3, read_timeout=5)[0][0]
+                if port in REPLICA_PORTS:
+                    seen.add(port)
+            except Exception:  # noqa: BLE001
+                pass
+            if seen != set(REPLICA_PORTS):
+                time.sleep(0.02)
+
+    def stop(self, timeout: float = 10.0):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with open(self.log_path, "ab") as log:
+                    log.write(b"\n===== did not exit within timeout after SIGTERM: SIGKILL =====\n")
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+    def log_tail(self, max_bytes: int = 6000) -> str:
+        state = "running" if self.alive() else f"exited with code {self.proc.returncode if self.proc else None}"
+        return f"[{self.name} pid={self.pid} {state}; log {self.log_path}]\n{tail(self.log_path, max_bytes)}"
+
+
+class PortAllocator:
+    """Hands out consecutive free ports from 26100-26999 for extra Sluice instances."""
+
+    def __init__(self, lo=EXTRA_PORT_RANGE[0], hi=EXTRA_PORT_RANGE[1]):
+        self.next = lo
+        self.hi = hi
+
+    def take(self, n: int = 3):
+        while self.next + n - 1 <= self.hi:
+            ports = list(range(self.next, self.next + n))
+            self.next += n
+            if all(port_is_free(p) for p in ports):
+                return ports
+        raise RuntimeError("no free ports left in 26100-26999")
+
+
+# ---------------------------------------------------------------------------------------
+# The mariadb CLI and the Connector/C client
+# ---------------------------------------------------------------------------------------
+
+def mariadb_cli(port: int, *args, user=APP_USER, password=APP_PASSWORD, database=DB,
+                timeout=60, check=False) -> subprocess.CompletedProcess:
+    cmd = ["mariadb", f"-h{HOST}", f"-P{port}", f"-u{user}", f"-p{password}",
+           "--connect-timeout=10"]
+    if database:
+        cmd.append(f"-D{database}")
+    cmd += list(args)
+    return run(cmd, timeout=timeout, check=check)
+
+
+def parse_cclient(stdout: str):
+    """Parses cclient output into a list of results: ('rs', columns, rows) or ('ok', affected)."""
+    results = []
+    for line in stdout.splitlines():
+        if line.startswith("RS\t") or line == "RS":
+            results.append(["rs", line.split("\t")[1:], []])
+        elif line.startswith("OK "):
+            results.append(["ok", int(line.split()[1])])
+        elif line.startswith("ROW\t") or line == "ROW":
+            assert results and results[-1][0] == "rs", f"row outside result set: {line!r}"
+            results[-1][2].append(line.split("\t")[1:])
+        elif line.startswith("STMT "):
+            results.append(["stmt", line[5:]])
+        else:
+            raise AssertionError(f"unexpected cclient output line: {line!r}")
+    return [tuple(r) for r in results]
+
+
+_ERROR_RE = re.compile(r"ERROR (\d+) \(([0-9A-Z]{5})\): (.*)", re.S)
+
+
+def parse_cli_error(stderr: str):
+    """('1146', '42S02', message) from 'ERROR 1146 (42S02) at line 1: msg' or cclient's form."""
+    m = re.search(r"ERROR (\d+) \(([0-9A-Z]{5})\)(?: at line \d+)?: (.*)", stderr, re.S)
+    if not m:
+        return None
+    return int(m.group(1)), m.group(2), m.group(3).strip()

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "sluice/sql_lexer.h"
+
 namespace sluice {
 
 enum class Route : uint8_t {
@@ -40,7 +42,17 @@ enum StmtFlag : uint32_t {
   kSelectInto = 1u << 16,         // SELECT ... INTO (OUTFILE|DUMPFILE|@var)
   kLockingRead = 1u << 17,        // FOR UPDATE / LOCK IN SHARE MODE / FOR SHARE
   kKill = 1u << 18,               // KILL ...
+  // SHOW WARNINGS/ERRORS/COUNT(*) .../PROFILE(S), GET DIAGNOSTICS, ROW_COUNT(),
+  // @@warning_count, @@error_count: answered from the connection that ran the previous
+  // statement, so the session should send it there (SELECT/SHOW forms are routed Write).
+  kLastStatementInfo = 1u << 19,
 };
+
+// Flags that make an otherwise read-only statement depend on (or change) state held by
+// one connection, so it is routed to the writer.
+inline constexpr uint32_t kForcesWriter = kLockingRead | kSelectInto | kSequence | kGetLock |
+                                          kReleaseLock | kLastInsertId | kFoundRows |
+                                          kUserVariable | kLastStatementInfo;
 
 struct Classification {
   Route route = Route::Write;
@@ -48,13 +60,26 @@ struct Classification {
   bool has(StmtFlag f) const { return (flags & f) != 0; }
 };
 
-// Reads: SELECT (without the write-forcing flags above), SHOW, DESCRIBE/DESC, EXPLAIN
-// (of a read), WITH ... SELECT, VALUES, TABLE, DO, HELP, `(SELECT ...)`.
+// Reads: SELECT, SHOW, DESCRIBE/DESC, EXPLAIN (without ANALYZE, of anything; EXPLAIN
+// ANALYZE and MariaDB's ANALYZE <stmt> run the statement and take its route), WITH ...
+// SELECT, VALUES, TABLE, DO, HELP, `(SELECT ...)`, and MariaDB's SET STATEMENT v=x FOR
+// <read>, which takes its inner statement's route and flags (it changes no session
+// state, so it carries no kSetStatement). Any kForcesWriter flag makes a read Write.
 // Everything else, including CALL, DDL, DML, SET, BEGIN and unknown text, is Write.
 // In a multi-statement text the route is Write if any statement is a write.
+// Flags are lexical: a keyword or function inside a string or comment never counts, one
+// in a subquery does. Stored-program bodies (CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT ...
+// BEGIN ... END) are not scanned and their semicolons do not split statements; top-level
+// compound statements (BEGIN NOT ATOMIC, IF, CASE, LOOP, WHILE, REPEAT, FOR, `label:`)
+// run to the end of the text and only contribute flags found anywhere in them.
 Classification classify(std::string_view sql);
+// Same, when the session knows its sql_mode (NO_BACKSLASH_ESCAPES and ANSI_QUOTES change
+// where strings end, hence what is SQL and what is data).
+Classification classify(std::string_view sql, SqlMode mode);
 
 // For `USE db` texts: the schema name with backticks/quotes removed; empty if none.
+// The result is a view into `sql`; a doubled quote inside the name (`a``b`) is returned
+// as written.
 std::string_view use_schema_name(std::string_view sql);
 
 }  // namespace sluice

@@ -6,6 +6,7 @@
 #   deploy/local/cluster.sh status [--base DIR] [--port-base N]
 #
 # Servers: primary on N (default 13306), replica1 on N+1, replica2 on N+2, server_id = port.
+# Without --port-base, an existing DIR keeps the ports it was created with.
 # Everything lives under DIR (default <repo>/run/cluster): DIR/<name>/{my.cnf,data/,
 # error.log,mariadbd.pid,mariadbd.sock}. Each server is `mariadbd --defaults-file=DIR/<name>/my.cnf`
 # started with setsid; `mariadb --defaults-file=DIR/<name>/my.cnf` gives a root shell on it.
@@ -45,14 +46,15 @@ die() { printf 'cluster: error: %s\n' "$*" >&2; exit 1; }
 CMD=""
 BASE=""
 PORT_BASE=13306
+PORT_BASE_SET=0
 WIPE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     up|down|status) [ -z "$CMD" ] || die "only one command, got '$CMD' and '$1'"; CMD=$1 ;;
     --base) [ $# -ge 2 ] || die "--base needs a directory"; BASE=$2; shift ;;
     --base=*) BASE=${1#--base=} ;;
-    --port-base) [ $# -ge 2 ] || die "--port-base needs a number"; PORT_BASE=$2; shift ;;
-    --port-base=*) PORT_BASE=${1#--port-base=} ;;
+    --port-base) [ $# -ge 2 ] || die "--port-base needs a number"; PORT_BASE=$2; PORT_BASE_SET=1; shift ;;
+    --port-base=*) PORT_BASE=${1#--port-base=}; PORT_BASE_SET=1 ;;
     --wipe) WIPE=1 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
@@ -347,6 +349,7 @@ check_replication() {
           "$(slave_field "$name" Last_IO_Error)" "$(slave_field "$name" Last_SQL_Error)" >&2
         log_tail "$name"
       done
+      printf '%s\n' "cluster: hint: if the primary's datadir was recreated while the replicas' were kept, start from scratch with: $0 down --base $BASE --wipe" >&2
       exit 1
     fi
     sleep 0.1
@@ -394,6 +397,7 @@ cmd_down() {
     if pid=$(find_pid "$name"); then
       msg "$name: stopping pid $pid"
       kill -TERM "$pid" 2>/dev/null || true
+      kill -CONT "$pid" 2>/dev/null || true   # in case a test left it stopped (SIGSTOP)
       pids+=("$pid"); names+=("$name")
     else
       msg "$name: not running"
@@ -476,6 +480,12 @@ cmd_status() {
 }
 
 # ---------------------------------------------------------------- main
+# Without --port-base, a base dir that already holds a cluster keeps the ports it was made with.
+if [ "$PORT_BASE_SET" = 0 ] && [ -f "$(cnf_of primary)" ]; then
+  p=$(cnf_port primary)
+  [ -z "$p" ] || PORT_BASE=$p
+fi
+
 case "$CMD" in
   up|down)
     if [ -d "$BASE" ]; then

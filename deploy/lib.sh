@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for Sluice's shell scripts. Source it, don't run it:
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Defines SLUICE_ROOT (the repository root) and sluice_ensure_packages.

@@ -10,7 +10,8 @@
 #    `deploy/local/cluster.sh down`.
 set -euo pipefail
 
-SLUICE_PROG=quickstart
+SLUICE_PROG=quickstart  # used by lib.sh
+# shellcheck source=deploy/lib.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 cd "$SLUICE_ROOT"
 

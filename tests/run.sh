@@ -15,9 +15,10 @@
 # pytest gets SIGINT then, so its fixtures still clean up; 0 = no limit).
 set -uo pipefail
 
-SLUICE_PROG=tests/run.sh
+SLUICE_PROG=tests/run.sh  # used by lib.sh
+# shellcheck source=deploy/lib.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../deploy/lib.sh"
-cd "$SLUICE_ROOT"
+cd "$SLUICE_ROOT" || exit 1
 
 UNIT_ONLY=0
 PYTEST_ARGS=()

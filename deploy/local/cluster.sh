@@ -27,7 +27,8 @@
 # (s, default 30), SLUICE_CLUSTER_REPL_TIMEOUT (s, default 30).
 set -euo pipefail
 
-SLUICE_PROG=cluster.sh
+SLUICE_PROG=cluster.sh  # used by lib.sh
+# shellcheck source=deploy/lib.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 
 START_TIMEOUT=${SLUICE_CLUSTER_START_TIMEOUT:-60}

@@ -351,11 +351,13 @@ if (( SPLIT )); then
 else
   meta routing "every target hits the same single primary :$PRIMARY_PORT (Sluice writer hostgroup 10 and reader hostgroup 20 both = the primary only)"
 fi
+meta sluice_pool_max "$SLUICE_POOL_MAX"
 if (( SLUICE_WORKERS == 0 )); then meta sluice_workers "0 (= $(nproc) cores)"; else meta sluice_workers "$SLUICE_WORKERS"; fi
 
 # ---------------------------------------------------------------- Sluice
 sluice_build_type() {
   local cache bt
+  [[ -x "$SLUICE_BIN" ]] || { echo "not built"; return; }
   cache="$(dirname "$SLUICE_BIN")/CMakeCache.txt"
   bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$cache" 2>/dev/null)
   echo "${bt:-unknown}"
@@ -480,6 +482,7 @@ for t in "${TARGET_LIST[@]}"; do
   [[ -n "${TARGET_NOTE[$t]:-}" ]] && log "${TARGET_NOTE[$t]}"
 done
 [[ -n "$(sed -n 's/^sluice_build_type\t//p' "$META")" ]] || meta sluice_build_type "$(sluice_build_type)"
+meta sluice_target "$([[ ",$TARGETS," == *,sluice,* ]] && echo 1 || echo 0)"
 
 proxy_pid_of() {
   case "$1" in

@@ -128,10 +128,14 @@ def main():
     print(f"- Machine: {meta.get('nproc', '?')} CPUs (nproc), {meta.get('cpu_model', '?')}, "
           f"kernel {meta.get('kernel', '?')}, MariaDB {meta.get('mariadb_version', '?')}, "
           f"{meta.get('date', '?')}")
+    sluice = ""
+    if meta.get("sluice_target", "1") == "1":
+        sluice = (f", Sluice {meta.get('sluice_commit', '?')} "
+                  f"({meta.get('sluice_build_type', '?')} build, "
+                  f"workers={meta.get('sluice_workers', '?')}, "
+                  f"pool max_connections={meta.get('sluice_pool_max', '?')})")
     print(f"- Software: {meta.get('sysbench_version', 'sysbench ?')}, "
-          f"{meta.get('haproxy_version', 'haproxy ?')} (mode tcp, nbthread 1), "
-          f"Sluice {meta.get('sluice_commit', '?')} "
-          f"({meta.get('sluice_build_type', '?')} build, workers={meta.get('sluice_workers', '?')})")
+          f"{meta.get('haproxy_version', 'haproxy ?')} (mode tcp, nbthread 1){sluice}")
     print(f"- Run: {meta.get('tables', '?')} tables × {meta.get('table_size', '?')} rows, "
           f"{meta.get('threads', '?')} client threads, {meta.get('time', '?')} s per run "
           f"(+{meta.get('warmup', '?')} s warm-up, not measured), "

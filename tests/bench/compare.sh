@@ -203,8 +203,8 @@ sql() {  # sql PORT STATEMENT... : batch output, no headers, 10 s cap
 answers() { sql "$1" "SELECT 1" >/dev/null 2>&1; }
 
 wait_answers() {  # wait_answers PORT SECONDS [PID]: 0 when the port answers a query
-  local port=$1 secs=$2 pid=${3:-} i
-  for ((i = 0; i < secs * 4; i++)); do
+  local port=$1 deadline=$((SECONDS + $2)) pid=${3:-}
+  while (( SECONDS < deadline )); do
     answers "$port" && return 0
     [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null && return 1
     sleep 0.25
@@ -435,7 +435,7 @@ WHY=""
 start_sluice() {  # sets SLUICE_PID
   if ! build_sluice; then WHY="build failed (see compare.log)"; return 1; fi
   meta sluice_build_type "$(sluice_build_type)"
-  [[ "$(sluice_build_type)" == Release ]] || log "warning: $SLUICE_BIN is a $(sluice_build_type) build, not Release"
+  [[ "$(sluice_build_type)" == Release ]] || log "warning: $SLUICE_BIN build type is $(sluice_build_type), not Release"
   monitor_credentials
   write_sluice_config "$OUT/sluice.json"
   "$SLUICE_BIN" --config "$OUT/sluice.json" >"$OUT/sluice.log" 2>&1 &
@@ -445,7 +445,9 @@ start_sluice() {  # sets SLUICE_PID
     local why
     if kill -0 "$SLUICE_PID" 2>/dev/null; then why="does not answer SELECT 1 on $SLUICE_PORT"
     else wait "$SLUICE_PID"; why="exited with status $?"; SLUICE_PID=""; fi
-    WHY="$why; log: $(tail -n 2 "$OUT/sluice.log" 2>/dev/null | tr '\n' ' ' | cut -c1-160)"
+    local tail_
+    tail_=$(tail -n 2 "$OUT/sluice.log" 2>/dev/null | tr '\n' ' ' | cut -c1-160)
+    WHY="$why${tail_:+; log: $tail_}"
     return 1
   fi
 }
@@ -507,6 +509,11 @@ run_one() {  # run_one WORKLOAD TARGET ROUND
     log "$w / $t: the $t process has exited"
     return
   fi
+  if ! answers "$port"; then
+    record "$w" "$t" "$round" FAIL "" "" "" "" "" "" "" "" "does not answer SELECT 1 on $port"
+    log "$w / $t: does not answer SELECT 1 on $port"
+    return
+  fi
   local sb=(sysbench "$w" "${SB_CONN[@]}" --mysql-port="$port" --tables="$TABLES"
             --table-size="$TABLE_SIZE" --threads="$THREADS" --db-ps-mode="$PS_MODE"
             --report-interval=0 --percentile=95 "${SB_EXTRA[@]}")
@@ -529,7 +536,11 @@ run_one() {  # run_one WORKLOAD TARGET ROUND
   [[ -n "$s0" && -n "$s1" ]] && st=$((s1 - s0))
   if (( rc != 0 )) || [[ -z "$queries" || "$queries" == 0 ]]; then
     note=$(grep -m1 -E 'FATAL|ALERT|[Ee]rror' "$raw.txt" | sed 's/^ *//' | cut -c1-160)
-    (( rc == 124 || rc == 137 )) && note="sysbench timed out; $note"
+    if (( rc == 124 || rc == 137 )); then
+      note="sysbench timed out; $note"
+      # A target that hangs would cost TIME+60 s per remaining run: give up on it.
+      [[ "$t" != direct ]] && TARGET_NOTE[$t]="skipped: timed out earlier in $w"
+    fi
     [[ -n "$note" ]] || note="sysbench exit status $rc"
     record "$w" "$t" "$round" FAIL "" "" "" "" "$pt" "$st" "$rss" "" "$note"
     log "$w / $t: FAILED: $note"

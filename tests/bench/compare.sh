@@ -79,7 +79,8 @@ Options:
   --keep-cluster          leave a cluster this script started running at the end
   --prepare MODE          auto: reuse sbtest tables when they have the right size;
                           always: cleanup + prepare; never (default $PREPARE)
-  --sluice-bin PATH       Sluice binary (default build/sluice; built in Release if missing)
+  --sluice-bin PATH       Sluice binary (default build/sluice). When DIR/sluice is missing it
+                          is built in DIR, configured as Release if DIR is not configured yet
   --sluice-workers N      Sluice "workers" (default $SLUICE_WORKERS = number of cores)
   --sluice-pool-max N     per-server pool max_connections (default $SLUICE_POOL_MAX)
   --sluice-log-level L    Sluice log_level (default $SLUICE_LOG_LEVEL)
@@ -363,16 +364,18 @@ sluice_build_type() {
   echo "${bt:-unknown}"
 }
 
-build_sluice() {
+build_sluice() {  # builds SLUICE_BIN when it is missing and is <build dir>/sluice
   [[ -x "$SLUICE_BIN" ]] && return 0
-  if [[ "$SLUICE_BIN" != "$ROOT/build/sluice" ]]; then
+  local dir
+  dir=$(dirname "$SLUICE_BIN")
+  if [[ "$(basename "$SLUICE_BIN")" != sluice ]]; then
     log "$SLUICE_BIN does not exist"; return 1
   fi
-  log "build/sluice missing: building it (Release when build/ is not configured yet)"
-  if [[ ! -f "$ROOT/build/CMakeCache.txt" ]]; then
-    cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release >>"$LOG" 2>&1 || return 1
+  log "$SLUICE_BIN missing: building it in $dir (configured as Release if not configured yet)"
+  if [[ ! -f "$dir/CMakeCache.txt" ]]; then
+    cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release >>"$LOG" 2>&1 || return 1
   fi
-  cmake --build "$ROOT/build" -j2 --target sluice >>"$LOG" 2>&1 || return 1
+  cmake --build "$dir" -j2 --target sluice >>"$LOG" 2>&1 || return 1
   [[ -x "$SLUICE_BIN" ]]
 }
 

@@ -26,13 +26,20 @@ struct Endpoint {
 // Pool limits, with Go database/sql names in comments. 0 means "no limit" where noted.
 struct PoolLimits {
   uint32_t max_connections = 100;       // MaxOpenConns (must be >= 1)
-  uint32_t max_idle = 100;              // MaxIdleConns
+  uint32_t max_idle = 100;              // MaxIdleConns (may exceed max_connections, as in Go;
+                                        // the effective cap is effective_max_idle())
   uint32_t min_idle = 0;                // warm connections kept open
   uint32_t idle_timeout_ms = 600000;    // ConnMaxIdleTime (0 = never)
   uint32_t max_lifetime_ms = 3600000;   // ConnMaxLifetime (0 = never)
   uint32_t connect_timeout_ms = 3000;   // backend connect + auth
   uint32_t checkout_timeout_ms = 10000; // how long a client waits for a full pool
 };
+
+// Idle connections a pool keeps at most: max_idle is not clamped at load time (Go's
+// database/sql accepts MaxIdleConns > MaxOpenConns too), so users of max_idle call this.
+inline uint32_t effective_max_idle(const PoolLimits& limits) {
+  return limits.max_idle < limits.max_connections ? limits.max_idle : limits.max_connections;
+}
 
 struct ServerConfig {
   uint32_t hostgroup = 0;

@@ -72,13 +72,17 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
-// The known name closest to `given`, if it is close enough to be a likely typo.
+// The known name closest to `given` (case-insensitive), if close enough to be a likely typo.
 std::optional<std::string_view> closest(std::string_view given,
                                         const std::vector<std::string_view>& known) {
+  std::string folded(given);
+  for (char& ch : folded) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   std::optional<std::string_view> best;
   size_t best_distance = std::numeric_limits<size_t>::max();
   for (std::string_view name : known) {
-    size_t distance = edit_distance(given, name);
+    // "warning" for "warn", "max_conn" for "max_connections": one extends the other.
+    bool extends = folded.size() >= 3 && (folded.starts_with(name) || name.starts_with(folded));
+    size_t distance = extends ? 0 : edit_distance(folded, name);
     if (distance < best_distance) best = name, best_distance = distance;
   }
   if (best && best_distance <= std::clamp<size_t>(best->size() / 4, 1, 3)) return best;

@@ -33,8 +33,8 @@ struct SqlMode {
 };
 
 struct Token {
-  TokenKind kind = TokenKind::End;
   std::string_view text;  // raw bytes as written, quotes and sigils included
+  TokenKind kind = TokenKind::End;
   // Previous token was '.', so a Word here is a qualified name (`t.select`), not a keyword.
   bool after_dot = false;
   // Kind of the previous token when nothing (no space, no comment) separates the two,
@@ -48,14 +48,34 @@ struct Token {
   bool is_word(std::string_view upper) const;
 };
 
-// ASCII case-insensitive equality; `upper` must be upper case.
-bool iequals_upper(std::string_view text, std::string_view upper);
+// ASCII case-insensitive equality; `upper` must be upper case. Inline: the classifier
+// calls it for every word, and most calls end at the length test.
+inline bool iequals_upper(std::string_view text, std::string_view upper) {
+  if (text.size() != upper.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - ('a' - 'A'));
+    if (c != upper[i]) return false;
+  }
+  return true;
+}
+
+inline bool Token::is_word(std::string_view upper) const {
+  return kind == TokenKind::Word && !after_dot && iequals_upper(text, upper);
+}
 
 class SqlLexer {
  public:
   explicit SqlLexer(std::string_view sql, SqlMode mode = {});
 
-  Token next();
+  // Writes the next token into `out` (in place: the classifier lexes into its lookahead
+  // ring, which avoids copying tokens around).
+  void next(Token& out);
+  Token next() {
+    Token t;
+    next(t);
+    return t;
+  }
 
  private:
   int byte_at(size_t i) const;  // -1 past the end

@@ -101,13 +101,13 @@ bool is_scope_word(const Token& t) {
 }  // namespace
 
 TokenStream::TokenStream(std::string_view sql, SqlMode mode) : lexer_(sql, mode) {
-  for (Token& t : ring_) t = lexer_.next();
+  for (size_t i = 0; i < kLookahead; ++i) lexer_.next(ring_[i]);
 }
 
-Token TokenStream::take() {
-  Token t = ring_[head_];
-  ring_[head_] = lexer_.next();
-  head_ = (head_ + 1) % kLookahead;
+const Token& TokenStream::take() {
+  const Token& t = ring_[head_ % kRing];
+  lexer_.next(ring_[(head_ + kLookahead) % kRing]);
+  ++head_;
   return t;
 }
 

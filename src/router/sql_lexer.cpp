@@ -24,20 +24,6 @@ bool ends_double_dash(int c) { return c < 0 || c <= ' ' || c == 0x7f; }
 
 }  // namespace
 
-bool iequals_upper(std::string_view text, std::string_view upper) {
-  if (text.size() != upper.size()) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - ('a' - 'A'));
-    if (c != upper[i]) return false;
-  }
-  return true;
-}
-
-bool Token::is_word(std::string_view upper) const {
-  return kind == TokenKind::Word && !after_dot && iequals_upper(text, upper);
-}
-
 SqlLexer::SqlLexer(std::string_view sql, SqlMode mode) : sql_(sql), mode_(mode) {}
 
 int SqlLexer::byte_at(size_t i) const {
@@ -137,9 +123,8 @@ TokenKind SqlLexer::lex_at_sign() {
   return TokenKind::UserVar;
 }
 
-Token SqlLexer::next() {
+void SqlLexer::next(Token& tok) {
   skip_trivia();
-  Token tok;
   tok.after_dot = prev_was_dot_;
   const size_t start = pos_;
   tok.glued_to = start == prev_end_ ? prev_kind_ : TokenKind::End;
@@ -171,7 +156,6 @@ Token SqlLexer::next() {
   prev_end_ = pos_;
   prev_kind_ = tok.kind;
   prev_was_dot_ = tok.is_punct('.');
-  return tok;
 }
 
 }  // namespace sluice

@@ -21,18 +21,21 @@
 
 namespace sluice::router_detail {
 
-// Fixed lookahead over the lexer; every token is lexed exactly once.
+// Fixed lookahead over the lexer; every token is lexed exactly once, in place.
 class TokenStream {
  public:
-  static constexpr size_t kLookahead = 4;
+  static constexpr size_t kLookahead = 4;  // peek(0) .. peek(kLookahead - 1)
 
   TokenStream(std::string_view sql, SqlMode mode);
-  const Token& peek(size_t k = 0) const { return ring_[(head_ + k) % kLookahead]; }
-  Token take();
+  const Token& peek(size_t k = 0) const { return ring_[(head_ + k) % kRing]; }
+  // The returned token stays valid until kRing - kLookahead more take() calls.
+  const Token& take();
 
  private:
+  static constexpr size_t kRing = 2 * kLookahead;
+
   SqlLexer lexer_;
-  Token ring_[kLookahead];
+  Token ring_[kRing];
   size_t head_ = 0;
 };
 

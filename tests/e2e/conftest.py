@@ -89,6 +89,22 @@ def cluster():
             shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def make_user(cluster):
+    """make_user(name) -> (name, password): an app-like user (ALL on sluice_test) created on
+    the primary and replicated. Backends log in as the client's user, so a Sluice instance
+    with a user of its own can be told apart from others in PROCESSLIST."""
+    made = {}
+
+    def make(name: str):
+        if name not in made:
+            cluster.ensure_user(name, name)
+            made[name] = (name, name)
+        return made[name]
+
+    return make
+
+
 # ---------------------------------------------------------------------------------------
 # Binaries
 # ---------------------------------------------------------------------------------------

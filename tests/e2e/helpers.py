@@ -451,12 +451,9 @@ def parse_cclient(stdout: str):
     return [tuple(r) for r in results]
 
 
-_ERROR_RE = re.compile(r"ERROR (\d+) \(([0-9A-Z]{5})\): (.*)", re.S)
-
-
 def parse_cli_error(stderr: str):
     """('1146', '42S02', message) from 'ERROR 1146 (42S02) at line 1: msg' or cclient's form."""
-    m = re.search(r"ERROR (\d+) \(([0-9A-Z]{5})\)(?: at line \d+)?: (.*)", stderr, re.S)
+    m = re.search(r"ERROR (\d+) \(([0-9A-Z]{5})\)(?: at line \d+)?: ([^\n]*)", stderr)
     if not m:
         return None
     return int(m.group(1)), m.group(2), m.group(3).strip()

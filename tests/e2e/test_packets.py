@@ -1,0 +1,91 @@
+"""Packets of 16 MiB and more, both directions (a packet of exactly 0xFFFFFF bytes is followed
+by an empty one: the classic off-by-one)."""
+import hashlib
+import os
+
+import pymysql
+
+import helpers as h
+from helpers import MiB, PRIMARY_PORT, REPLICA_PORTS
+
+MAX_PAYLOAD = 0xFFFFFF
+
+
+def _big_conn(port, **kw):
+    return h.connect(port, max_allowed_packet=1024 * MiB, read_timeout=300, write_timeout=300, **kw)
+
+
+def _first_diff(a: bytes, b: bytes) -> str:
+    n = min(len(a), len(b))
+    for i in range(0, n, 4096):
+        if a[i:i + 4096] != b[i:i + 4096]:
+            j = next(k for k in range(i, min(i + 4096, n)) if a[k] != b[k])
+            return f"first difference at byte {j} of {len(a)} (got len {len(b)})"
+    return f"lengths differ: expected {len(a)}, got {len(b)}"
+
+
+def test_big_blob_round_trip(sluice):
+    size = 64 * MiB
+    data = os.urandom(size)  # every byte value, so escaping grows the INSERT well past 64 MiB
+    digest = hashlib.sha256(data).hexdigest()
+    t = h.unique_name("t_blob")
+    c = _big_conn(sluice.port)
+    try:
+        h.query(c, f"CREATE TABLE {t} (id INT PRIMARY KEY, b LONGBLOB)")
+        with c.cursor() as cur:
+            assert cur.execute(f"INSERT INTO {t} VALUES (1, %s)", (data,)) == 1
+
+        # What landed on the primary (read directly) is exact.
+        d = h.direct(PRIMARY_PORT)
+        try:
+            assert h.query(d, f"SELECT LENGTH(b), SHA2(b, 256) FROM {t}") == ((size, digest),), \
+                "the blob written through Sluice differs on the primary"
+        finally:
+            d.close()
+
+        # Read back through Sluice from the primary (in a transaction)...
+        h.query(c, "BEGIN")
+        rows = h.query(c, f"SELECT b, @@port FROM {t} WHERE id = 1")
+        h.query(c, "COMMIT")
+        assert rows[0][1] == PRIMARY_PORT
+        got = rows[0][0]
+        assert got == data, "blob read through Sluice (primary): " + _first_diff(data, got)
+        del rows, got
+
+        # ...and from a replica (autocommit read) once it has the row.
+        h.wait_replicas_caught_up(timeout=120)
+        rows = h.query(c, f"SELECT b, @@port FROM {t} WHERE id = 1")
+        assert rows[0][1] in REPLICA_PORTS
+        got = rows[0][0]
+        assert got == data, "blob read through Sluice (replica): " + _first_diff(data, got)
+        del rows, got
+
+        # The connection is still in sync after the big packets.
+        assert h.scalar(c, "SELECT 'still ok'") == "still ok"
+        h.query(c, f"DROP TABLE {t}")
+    finally:
+        c.close()
+
+
+def test_packets_at_16mib_boundaries(sluice):
+    c = _big_conn(sluice.port)
+    try:
+        # Client -> server: COM_QUERY payloads of exactly 0xFFFFFF (needs a trailing empty
+        # packet), one byte more, one less, and exactly two full packets.
+        for payload in (MAX_PAYLOAD - 1, MAX_PAYLOAD, MAX_PAYLOAD + 1, 2 * MAX_PAYLOAD):
+            prefix, suffix = "SELECT LENGTH('", "')"
+            n = payload - 1 - len(prefix) - len(suffix)  # 1 byte for the COM_QUERY command
+            sql = prefix + "a" * n + suffix
+            assert 1 + len(sql.encode()) == payload
+            assert h.scalar(c, sql) == n, f"query payload {payload}"
+
+        # Server -> client: a row whose packet payload is around 0xFFFFFF. A LONGTEXT value of
+        # n bytes costs n + 4 bytes (length prefix 0xFD + 3 bytes) in the text-protocol row.
+        # From 2^24 bytes on the prefix is 0xFE + 8 bytes.
+        for n in (MAX_PAYLOAD - 5, MAX_PAYLOAD - 4, MAX_PAYLOAD - 3, 2 * MAX_PAYLOAD - 9,
+                  2 * MAX_PAYLOAD):
+            v = h.scalar(c, f"SELECT REPEAT('b', {n})")
+            assert len(v) == n and v == "b" * n, f"REPEAT('b', {n}): got {len(v)} bytes"
+        assert h.scalar(c, "SELECT 'still ok'") == "still ok"
+    finally:
+        c.close()

@@ -1,0 +1,96 @@
+// Streaming scanner for backend responses: finds where a command's response ends and
+// what state it left, while the bytes flow through to the client unchanged.
+//
+// Owns: packet framing of the backend stream (headers, 16 MiB continuation chunks) and
+// the response grammar of COM_QUERY (OK | ERR | LOCAL INFILE | result sets, chained by
+// SERVER_MORE_RESULTS_EXISTS), COM_FIELD_LIST and single-packet replies.
+// Rewrites only what a client did not negotiate: OK packets carrying session-tracking
+// data are rebuilt without it for clients lacking CLIENT_SESSION_TRACK.
+// Memory: only OK packets are held whole (they are small); everything else is forwarded
+// as it arrives, so memory stays bounded whatever the result size.
+// Thread rules: plain value type, one per session.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+class ResponseScanner {
+ public:
+  enum class Kind : uint8_t {
+    kQuery,      // COM_QUERY (and the reply after LOCAL INFILE data)
+    kFieldList,  // COM_FIELD_LIST: column definitions then EOF, or ERR
+    kSingle,     // exactly one packet: OK, ERR, EOF, or a COM_STATISTICS string
+  };
+
+  // forward=false swallows the response (used for commands Sluice sends on its own).
+  void begin(Kind kind, uint32_t backend_caps, uint32_t client_caps, bool forward);
+  // Consumes bytes up to the end of the response; returns how many were used (the rest,
+  // if any, is not part of this response). Appends what the client must see to `out`.
+  size_t feed(std::string_view in, std::string& out);
+
+  bool done() const { return done_; }
+  bool protocol_error() const { return protocol_error_; }
+  bool forwarded_any() const { return forwarded_any_; }
+  bool infile_requested() const { return infile_; }
+  // After the client's LOCAL INFILE data: the server's reply is scanned like a query's.
+  void resume_after_infile();
+
+  uint16_t status() const { return status_; }
+  bool has_status() const { return has_status_; }  // an OK or EOF was seen
+  bool error() const { return error_code_ != 0; }
+  uint16_t error_code() const { return error_code_; }
+  const std::string& error_message() const { return error_message_; }
+  uint64_t last_insert_id() const { return last_insert_id_; }
+  const std::optional<std::string>& schema_change() const { return schema_; }
+  uint8_t next_seq() const { return next_seq_; }
+
+ private:
+  enum class Phase : uint8_t { kFirst, kColumns, kColumnsEof, kRows, kFieldDefs, kSingle };
+
+  void start_packet(std::string& out);
+  void end_chunk(std::string& out);
+  void on_packet(std::string& out);
+  void on_first_packet(std::string& out);
+  void on_ok(std::string& out);
+  void on_err();
+  void emit_held(std::string& out);
+  bool is_eof() const;
+
+  Kind kind_ = Kind::kQuery;
+  Phase phase_ = Phase::kFirst;
+  uint32_t backend_caps_ = 0;
+  uint32_t client_caps_ = 0;
+  bool forward_ = true;
+  bool done_ = true;
+  bool protocol_error_ = false;
+  bool forwarded_any_ = false;
+  bool infile_ = false;
+
+  // framing
+  unsigned char hdr_[4];
+  uint8_t hdr_have_ = 0;
+  uint32_t chunk_len_ = 0;
+  uint32_t chunk_left_ = 0;
+  bool in_continuation_ = false;  // the current chunk continues a >= 16 MiB packet
+  bool started_ = false;          // first payload byte of the chunk decided hold/forward
+  bool hold_ = false;
+  uint64_t logical_len_ = 0;
+  std::string head_;  // first bytes of the logical packet (bounded)
+  std::string held_;  // a whole held packet, header included
+  uint8_t seq_ = 0;
+  uint8_t next_seq_ = 1;
+
+  uint64_t columns_left_ = 0;
+  uint16_t status_ = 0;
+  bool has_status_ = false;
+  uint16_t error_code_ = 0;
+  std::string error_message_;
+  uint64_t last_insert_id_ = 0;
+  std::optional<std::string> schema_;
+};
+
+}  // namespace sluice

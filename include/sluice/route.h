@@ -1,0 +1,41 @@
+// Routing decisions: read or write for a statement, and which server of a hostgroup.
+//
+// Owns: the policy that turns a Classification plus the session's state into a target,
+// and weighted server choice among healthy servers.
+// Thread rules: pure functions, except pick_server's thread-local random state.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "sluice/classifier.h"
+
+namespace sluice {
+
+struct Server;
+struct Hostgroup;
+
+struct SessionView {
+  bool autocommit = true;
+  bool in_txn = false;
+  bool pinned = false;
+};
+
+struct RouteDecision {
+  bool read = false;  // may run on a reader
+  bool pin = false;   // the statement leaves state only its connection has
+};
+
+RouteDecision decide_route(const Classification& c, std::string_view sql, SessionView s);
+
+// `SET [SESSION] autocommit = 0|1|ON|OFF|TRUE|FALSE` and nothing else: Sluice tracks
+// autocommit itself (from status flags) and replays it, so this needs no pinning.
+bool is_plain_autocommit_set(std::string_view sql);
+
+// Weighted random choice among usable servers not in `exclude`; nullptr if none.
+Server* pick_server(const Hostgroup& hg, int64_t now_ms, const std::vector<Server*>& exclude);
+// Any server not in `exclude`, usable or not (last resort when all are marked down).
+Server* any_server(const Hostgroup& hg, const std::vector<Server*>& exclude);
+
+}  // namespace sluice

@@ -1,0 +1,140 @@
+// A client session: the server side of the MySQL protocol for one client connection.
+//
+// States (transitions are the functions named in brackets):
+//   kGreeting   greeting sent, waiting for the handshake response     [on_handshake_response]
+//   kAuthSwitch auth switch sent, waiting for the new scramble         [on_auth_switch_response]
+//   kReady      waiting for a command                                  [dispatch]
+//   kCheckout   a command waits for a backend connection (pool/connect) [checkout, on_grant]
+//   kSyncing    Sluice replays schema/charset/autocommit/options on it  [sync_next]
+//   kRelaying   command sent; response streams back to the client       [relay_backend]
+//   kInfile     the client streams LOCAL INFILE data to the backend     [relay_infile]
+//   kClosing    socket being closed; the object deletes itself after    [close]
+// One command is in flight at a time; pipelined client commands wait in the input buffer.
+// Backend connections are borrowed per statement and returned unless the session is in
+// a transaction or pinned by state Sluice cannot replay (SET, user variables, temporary
+// tables, locks, ...).
+// Thread rules: lives on one worker's loop for its whole life.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sluice/backend.h"
+#include "sluice/classifier.h"
+#include "sluice/response.h"
+#include "sluice/stream.h"
+#include "sluice/worker.h"
+
+namespace sluice {
+
+struct Server;
+struct User;
+struct Hostgroup;
+
+class Session final : private StreamHandler, private BackendListener, public PoolWaiter {
+ public:
+  Session(Worker& worker, int fd, uint32_t conn_id, std::string peer);
+  void start();
+
+ private:
+  enum class State : uint8_t {
+    kGreeting, kAuthSwitch, kReady, kCheckout, kSyncing, kRelaying, kInfile, kClosing
+  };
+  // Why a session keeps its backend connection between statements.
+  enum Pin : uint32_t {
+    kPinSessionState = 1u << 0,  // SET, user variables, temp tables, locks, PREPARE, ...
+    kPinInsertId = 1u << 1,      // LAST_INSERT_ID() may follow
+  };
+
+  ~Session();
+
+  // ---- client socket (session.cpp) ----
+  void on_readable() override;
+  void on_drained() override;
+  void on_stream_error(int uv_status) override;
+  void process_input();
+  bool take_packet(std::string& raw, std::string& payload, uint8_t& seq);
+  void send_packet(uint8_t seq, std::string_view payload);
+  void send_error(uint8_t seq, uint16_t code, std::string_view state, std::string_view msg);
+  void send_ok(uint8_t seq);
+  void close(const char* why);
+
+  // ---- handshake and auth (handshake.cpp) ----
+  void send_greeting();
+  void on_handshake_response(std::string_view payload, uint8_t seq);
+  void on_auth_switch_response(std::string_view payload, uint8_t seq);
+  void auth_done(bool ok, uint8_t seq, bool sha2_fast);
+  void deny_access(uint8_t seq);
+
+  // ---- commands (command.cpp) ----
+  void dispatch(std::string raw, std::string payload);
+  void run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind);
+  void finish_command();
+  void fail_command(uint16_t code, std::string_view state, const std::string& msg);
+
+  // ---- backend use (backend_use.cpp) ----
+  void checkout();
+  void on_grant(Server& server, BackendConn* conn) override;
+  void open_connection(Server& server);
+  void got_connection(BackendConn* conn);
+  void connect_failed(Server& server, unsigned err, const std::string& msg);
+  void start_checkout_timer();
+  void stop_checkout_timer();
+  void checkout_timed_out();
+  void sync_next();
+  void send_command();
+  void release_backend();
+  void drop_backend(CloseReason why);
+  bool retry_elsewhere();
+  void on_backend_readable() override;
+  void on_backend_drained() override;
+  void on_backend_error(int uv_status) override;
+  void relay_backend(std::string_view data);
+  void backend_lost(const char* what);
+
+  Worker& worker_;
+  FdStream client_;
+  const uint32_t conn_id_;
+  const std::string peer_;
+  State state_ = State::kGreeting;
+
+  // negotiated
+  std::string salt_;
+  uint32_t caps_ = 0;
+  uint8_t charset_ = 45;
+  User* user_ = nullptr;
+  bool counted_user_ = false;
+  bool multi_statements_ = false;
+  std::string identity_;
+  BackendIdentity backend_id_;
+
+  // session state the client expects
+  std::string schema_;
+  bool autocommit_ = true;
+  bool in_txn_ = false;
+  uint32_t pins_ = 0;
+
+  // input
+  std::string in_;
+  bool reading_ = false;
+
+  // command in flight
+  std::string cmd_raw_;
+  std::string cmd_payload_;
+  uint8_t cmd_type_ = 0;
+  Classification cls_;
+  Hostgroup* target_ = nullptr;
+  std::vector<Server*> tried_;
+  Server* server_ = nullptr;
+  uint64_t waiter_token_ = 0;
+  uv_timer_t* checkout_timer_ = nullptr;
+  ResponseScanner::Kind kind_ = ResponseScanner::Kind::kQuery;
+  ResponseScanner scan_;
+  std::vector<std::string> sync_cmds_;  // raw packets Sluice sends before the command
+  std::string out_;
+
+  BackendConn* conn_ = nullptr;
+};
+
+}  // namespace sluice

@@ -1,0 +1,99 @@
+// Routing policy (see route.h).
+#include "sluice/route.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "sluice/topology.h"
+
+namespace sluice {
+namespace {
+
+constexpr uint32_t kPinningFlags = kSetStatement | kUserVariable | kTempTable | kLockTables | kGetLock |
+                                   kPrepare | kFoundRows;
+
+bool eat_word(std::string_view& s, std::string_view word) {
+  if (s.size() < word.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != word[i]) return false;
+  if (s.size() > word.size()) {
+    unsigned char next = static_cast<unsigned char>(s[word.size()]);
+    if (std::isalnum(next) || next == '_') return false;
+  }
+  s.remove_prefix(word.size());
+  return true;
+}
+
+void skip_space(std::string_view& s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+}
+
+uint64_t next_random() {
+  thread_local uint64_t x = 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&x);
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return x;
+}
+
+}  // namespace
+
+bool is_plain_autocommit_set(std::string_view s) {
+  skip_space(s);
+  if (!eat_word(s, "set")) return false;
+  skip_space(s);
+  if (s.starts_with("@@")) {
+    s.remove_prefix(2);
+    std::string_view t = s;
+    if (eat_word(t, "session") && !t.empty() && t.front() == '.') s = t.substr(1);
+  } else if (eat_word(s, "session")) {
+    skip_space(s);
+  }
+  if (!eat_word(s, "autocommit")) return false;
+  skip_space(s);
+  if (s.empty() || s.front() != '=') return false;
+  s.remove_prefix(1);
+  skip_space(s);
+  if (!(eat_word(s, "0") || eat_word(s, "1") || eat_word(s, "on") || eat_word(s, "off") || eat_word(s, "true") ||
+        eat_word(s, "false")))
+    return false;
+  skip_space(s);
+  if (!s.empty() && s.front() == ';') s.remove_prefix(1);
+  skip_space(s);
+  return s.empty();
+}
+
+RouteDecision decide_route(const Classification& c, std::string_view sql, SessionView s) {
+  RouteDecision d;
+  d.pin = (c.flags & kPinningFlags) != 0 && !is_plain_autocommit_set(sql);
+  d.read = c.route == Route::Read && s.autocommit && !s.in_txn && !s.pinned && !d.pin;
+  return d;
+}
+
+Server* pick_server(const Hostgroup& hg, int64_t now_ms, const std::vector<Server*>& exclude) {
+  uint64_t total = 0;
+  Server* candidates[64];
+  size_t n = 0;
+  for (Server* s : hg.servers) {
+    if (n == 64) break;
+    if (!s->usable(now_ms) || std::find(exclude.begin(), exclude.end(), s) != exclude.end()) continue;
+    candidates[n++] = s;
+    total += s->cfg.weight;
+  }
+  if (n == 0) return nullptr;
+  if (n == 1) return candidates[0];
+  uint64_t r = next_random() % total;
+  for (size_t i = 0; i < n; ++i) {
+    if (r < candidates[i]->cfg.weight) return candidates[i];
+    r -= candidates[i]->cfg.weight;
+  }
+  return candidates[n - 1];
+}
+
+Server* any_server(const Hostgroup& hg, const std::vector<Server*>& exclude) {
+  for (Server* s : hg.servers)
+    if (std::find(exclude.begin(), exclude.end(), s) == exclude.end()) return s;
+  return nullptr;
+}
+
+}  // namespace sluice

@@ -1,0 +1,127 @@
+// Command dispatch: which commands Sluice answers itself, which go to a backend and to
+// which hostgroup, and what the response leaves behind.
+#include "sluice/log.h"
+#include "sluice/protocol.h"
+#include "sluice/route.h"
+#include "sluice/runtime.h"
+#include "sluice/session.h"
+#include "sluice/topology.h"
+
+namespace sluice {
+
+void Session::dispatch(std::string raw, std::string payload) {
+  if (payload.empty()) {
+    send_error(1, 1047, "08S01", "Unknown command");
+    return;
+  }
+  cmd_type_ = static_cast<uint8_t>(payload[0]);
+  Topology& topo = worker_.runtime().topology();
+  switch (cmd_type_) {
+    case proto::kComQuit:
+      close("COM_QUIT");
+      return;
+    case proto::kComPing:
+      send_ok(1);
+      return;
+    case proto::kComSetOption: {
+      proto::Reader r(std::string_view(payload).substr(1));
+      uint16_t opt = r.int2();
+      if (!r.ok || opt > 1) {
+        send_error(1, 1047, "08S01", "Unknown command");
+        return;
+      }
+      multi_statements_ = opt == 0;
+      uint16_t status = static_cast<uint16_t>((autocommit_ ? proto::kStatusAutocommit : 0) |
+                                              (in_txn_ ? proto::kStatusInTrans : 0));
+      send_packet(1, proto::eof_payload(0, status));
+      return;
+    }
+    case proto::kComQuery:
+    case proto::kComInitDb:
+    case proto::kComFieldList:
+    case proto::kComStatistics:
+      break;
+    case proto::kComStmtPrepare:
+      send_error(1, 1295, "HY000", "This command is not supported in the prepared statement protocol yet (Sluice)");
+      return;
+    case proto::kComStmtClose:
+    case proto::kComStmtSendLongData:
+      return;  // these commands have no reply
+    default:
+      send_error(1, 1047, "08S01", "Unknown command (not supported by Sluice yet)");
+      return;
+  }
+  cmd_raw_ = std::move(raw);
+  cmd_payload_ = std::move(payload);
+  tried_.clear();
+  Hostgroup* hg = &topo.writer();
+  ResponseScanner::Kind kind = ResponseScanner::Kind::kSingle;
+  if (cmd_type_ == proto::kComQuery) {
+    std::string_view sql = std::string_view(cmd_payload_).substr(1);
+    cls_ = classify(sql);
+    RouteDecision d = decide_route(cls_, sql, SessionView{autocommit_, in_txn_, pins_ != 0});
+    if (d.pin) pins_ |= kPinSessionState;
+    hg = d.read ? &topo.reader() : &topo.writer();
+    kind = ResponseScanner::Kind::kQuery;
+  } else if (cmd_type_ == proto::kComFieldList) {
+    cls_ = Classification{Route::Read, 0};
+    hg = (autocommit_ && !in_txn_ && pins_ == 0) ? &topo.reader() : &topo.writer();
+    kind = ResponseScanner::Kind::kFieldList;
+  } else {
+    cls_ = Classification{Route::Write, 0};
+  }
+  run_on_backend(hg, kind);
+}
+
+void Session::run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind) {
+  kind_ = kind;
+  target_ = hg;
+  if (conn_ != nullptr) {
+    // LAST_INSERT_ID() only makes sense on the connection that did the insert.
+    if ((pins_ & kPinInsertId) && !cls_.has(kLastInsertId) && pins_ == kPinInsertId && !in_txn_) {
+      pins_ = 0;
+      release_backend();
+    }
+  }
+  pins_ &= ~kPinInsertId;
+  if (conn_ != nullptr) {
+    server_ = &conn_->server();
+    sync_next();
+    return;
+  }
+  checkout();
+}
+
+void Session::finish_command() {
+  uint16_t status = scan_.status();
+  if (scan_.has_status()) {  // an ERR alone says nothing about the session's state
+    in_txn_ = (status & proto::kStatusInTrans) != 0;
+    autocommit_ = (status & proto::kStatusAutocommit) != 0;
+    if (conn_ != nullptr) conn_->autocommit = autocommit_;
+  }
+  if (conn_ != nullptr && scan_.schema_change()) conn_->schema = *scan_.schema_change();
+  if (scan_.schema_change()) schema_ = *scan_.schema_change();
+  if (cmd_type_ == proto::kComInitDb && !scan_.error()) {
+    schema_ = cmd_payload_.substr(1);
+    if (conn_ != nullptr) conn_->schema = schema_;
+  }
+  if (cmd_type_ == proto::kComQuery && !scan_.error() && scan_.last_insert_id() != 0) pins_ |= kPinInsertId;
+  if (server_ != nullptr) server_->busy.fetch_sub(1, std::memory_order_relaxed);
+  if (conn_ != nullptr && pins_ == 0 && !in_txn_) release_backend();
+  cmd_raw_.clear();
+  cmd_payload_.clear();
+  state_ = State::kReady;
+  process_input();
+}
+
+void Session::fail_command(uint16_t code, std::string_view state, const std::string& msg) {
+  LOG_DEBUG("session %u: %s", conn_id_, msg.c_str());
+  // Mid-response, the error continues the client's sequence; otherwise it is the reply.
+  send_error(scan_.forwarded_any() ? scan_.next_seq() : 1, code, state, msg);
+  cmd_raw_.clear();
+  cmd_payload_.clear();
+  state_ = State::kReady;
+  process_input();
+}
+
+}  // namespace sluice

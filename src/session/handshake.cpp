@@ -1,0 +1,117 @@
+// Client handshake and authentication: Handshake v10, mysql_native_password,
+// caching_sha2_password (fast path), and auth switch between them.
+#include "sluice/auth.h"
+#include "sluice/log.h"
+#include "sluice/protocol.h"
+#include "sluice/runtime.h"
+#include "sluice/session.h"
+#include "sluice/topology.h"
+
+namespace sluice {
+namespace {
+
+// What Sluice offers. Not offered until implemented: SSL, COMPRESS, LOCAL_FILES and
+// DEPRECATE_EOF (backends never use it, so every client gets classic EOF packets).
+constexpr uint32_t kServerCaps =
+    proto::kLongPassword | proto::kFoundRows | proto::kLongFlag | proto::kConnectWithDb | proto::kNoSchema |
+    proto::kOdbc | proto::kIgnoreSpace | proto::kProtocol41 | proto::kInteractive | proto::kIgnoreSigpipe |
+    proto::kTransactions | proto::kSecureConnection | proto::kMultiStatements | proto::kMultiResults |
+    proto::kPsMultiResults | proto::kPluginAuth | proto::kConnectAttrs | proto::kPluginAuthLenencData |
+    proto::kSessionTrack;
+
+}  // namespace
+
+void Session::send_greeting() {
+  salt_ = auth::random_salt();
+  proto::HandshakeV10 h;
+  h.server_version = worker_.runtime().config().frontend.server_version;
+  h.connection_id = conn_id_;
+  h.salt = salt_;
+  h.capabilities = kServerCaps;
+  h.auth_plugin = worker_.runtime().config().frontend.default_auth;
+  send_packet(0, proto::handshake_payload(h));
+  state_ = State::kGreeting;
+}
+
+void Session::on_handshake_response(std::string_view payload, uint8_t seq) {
+  auto resp = proto::parse_handshake_response(payload);
+  uint8_t next = static_cast<uint8_t>(seq + 1);
+  if (!resp) {
+    send_error(next, 1043, "08S01", "Bad handshake");
+    close("bad handshake");
+    return;
+  }
+  caps_ = resp->capabilities & kServerCaps;
+  charset_ = resp->charset != 0 ? resp->charset : 45;
+  multi_statements_ = (caps_ & proto::kMultiStatements) != 0;
+  user_ = worker_.runtime().topology().find_user(resp->user);
+  backend_id_.user = resp->user;  // kept for the error message until auth succeeds
+  if (user_ == nullptr) {
+    deny_access(next);
+    return;
+  }
+  schema_ = !resp->database.empty() ? resp->database : user_->cfg.default_schema;
+  std::string_view plugin = resp->auth_plugin.empty() ? auth::kNativePlugin : std::string_view(resp->auth_plugin);
+  if (plugin == auth::kNativePlugin && resp->auth_response.size() != 0) {
+    auth_done(auth::verify_native(user_->creds, salt_, resp->auth_response), next, false);
+    return;
+  }
+  if (plugin == auth::kSha2Plugin && !user_->creds.sha2_digest2.empty() && resp->auth_response.size() == 32) {
+    auth_done(auth::verify_sha2(user_->creds, salt_, resp->auth_response), next, true);
+    return;
+  }
+  if (plugin == auth::kNativePlugin && user_->creds.empty_password) {
+    auth_done(true, next, false);
+    return;
+  }
+  // Anything else (other plugins, a hash-only user asked for sha2, an empty scramble for
+  // a non-empty password): ask for mysql_native_password with a fresh salt.
+  salt_ = auth::random_salt();
+  std::string sw;
+  sw.push_back(static_cast<char>(0xfe));
+  sw.append(auth::kNativePlugin);
+  sw.push_back('\0');
+  sw.append(salt_);
+  sw.push_back('\0');
+  send_packet(next, sw);
+  state_ = State::kAuthSwitch;
+}
+
+void Session::on_auth_switch_response(std::string_view payload, uint8_t seq) {
+  auth_done(auth::verify_native(user_->creds, salt_, payload), static_cast<uint8_t>(seq + 1), false);
+}
+
+void Session::deny_access(uint8_t seq) {
+  std::string msg = "Access denied for user '" + backend_id_.user + "'@'" + peer_ + "' (using password: YES)";
+  send_error(seq, 1045, "28000", msg);
+  LOG_INFO("session %u: %s", conn_id_, msg.c_str());
+  close("access denied");
+}
+
+void Session::auth_done(bool ok, uint8_t seq, bool sha2_fast) {
+  if (!ok) {
+    deny_access(seq);
+    return;
+  }
+  uint32_t cap = user_->cfg.max_connections;
+  uint32_t now = user_->connections.fetch_add(1, std::memory_order_relaxed) + 1;
+  counted_user_ = true;
+  if (cap != 0 && now > cap) {
+    send_error(seq, 1203, "42000",
+               "User " + user_->cfg.username + " already has more than 'max_user_connections' active connections");
+    close("max_user_connections reached");
+    return;
+  }
+  if (sha2_fast) {
+    // caching_sha2_password: "fast auth succeeded", then the OK.
+    send_packet(seq++, std::string_view("\x01\x03", 2));
+  }
+  backend_id_.user = user_->cfg.backend_username;
+  backend_id_.password = user_->cfg.backend_password;
+  backend_id_.found_rows = (caps_ & proto::kFoundRows) != 0;
+  identity_ = backend_id_.key();
+  send_ok(seq);
+  state_ = State::kReady;
+}
+
+}  // namespace sluice

@@ -1,0 +1,226 @@
+// Response scanner (see response.h).
+//
+// Phases of a COM_QUERY response (backend without CLIENT_DEPRECATE_EOF, which
+// libmysqlclient never negotiates):
+//   kFirst --OK(more)--> kFirst      kFirst --OK/ERR--> done      kFirst --0xFB--> done(infile)
+//   kFirst --column count n--> kColumns (n defs) --> kColumnsEof --EOF--> kRows
+//   kRows --row--> kRows   kRows --EOF(more)--> kFirst   kRows --EOF/ERR--> done
+#include "sluice/response.h"
+
+#include <algorithm>
+
+#include "sluice/protocol.h"
+
+namespace sluice {
+namespace {
+constexpr size_t kHeadKeep = 512;  // enough for an ERR message or an EOF/column count
+}
+
+void ResponseScanner::begin(Kind kind, uint32_t backend_caps, uint32_t client_caps, bool forward) {
+  kind_ = kind;
+  phase_ = kind == Kind::kQuery ? Phase::kFirst : kind == Kind::kFieldList ? Phase::kFieldDefs : Phase::kSingle;
+  backend_caps_ = backend_caps;
+  client_caps_ = client_caps;
+  forward_ = forward;
+  done_ = false;
+  protocol_error_ = false;
+  forwarded_any_ = false;
+  infile_ = false;
+  hdr_have_ = 0;
+  in_continuation_ = false;
+  columns_left_ = 0;
+  error_code_ = 0;
+  has_status_ = false;
+  error_message_.clear();
+  last_insert_id_ = 0;
+  schema_.reset();
+  next_seq_ = 1;
+}
+
+void ResponseScanner::resume_after_infile() {
+  kind_ = Kind::kQuery;
+  phase_ = Phase::kFirst;
+  done_ = false;
+  infile_ = false;
+  hdr_have_ = 0;
+}
+
+bool ResponseScanner::is_eof() const {
+  return logical_len_ < 9 && !head_.empty() && static_cast<unsigned char>(head_[0]) == 0xfe;
+}
+
+size_t ResponseScanner::feed(std::string_view in, std::string& out) {
+  size_t used = 0;
+  while (used < in.size() && !done_) {
+    if (hdr_have_ < 4) {
+      hdr_[hdr_have_++] = static_cast<unsigned char>(in[used++]);
+      if (hdr_have_ < 4) continue;
+      chunk_len_ = hdr_[0] | (hdr_[1] << 8) | (hdr_[2] << 16);
+      chunk_left_ = chunk_len_;
+      seq_ = hdr_[3];
+      next_seq_ = static_cast<uint8_t>(seq_ + 1);
+      started_ = false;
+      if (!in_continuation_) {
+        logical_len_ = 0;
+        head_.clear();
+      }
+      logical_len_ += chunk_len_;
+      if (chunk_len_ == 0) {
+        start_packet(out);
+        end_chunk(out);
+      }
+      continue;
+    }
+    if (!started_) {
+      if (!in_continuation_) head_.push_back(in[used]);
+      start_packet(out);
+    }
+    size_t n = std::min<size_t>(chunk_left_, in.size() - used);
+    std::string_view part = in.substr(used, n);
+    if (!in_continuation_ && head_.size() < kHeadKeep) {
+      // The first byte was already recorded by the branch above.
+      size_t skip = (chunk_left_ == chunk_len_) ? 1 : 0;
+      size_t take = std::min(kHeadKeep - head_.size(), part.size() - std::min(part.size(), skip));
+      head_.append(part.substr(skip, take));
+    }
+    if (hold_) held_.append(part);
+    else if (forward_) out.append(part);
+    used += n;
+    chunk_left_ -= static_cast<uint32_t>(n);
+    if (chunk_left_ == 0) end_chunk(out);
+  }
+  return used;
+}
+
+// Called once per chunk, when its first payload byte (or its empty body) is known.
+void ResponseScanner::start_packet(std::string& out) {
+  started_ = true;
+  hold_ = false;
+  if (!in_continuation_ && chunk_len_ < proto::kMaxChunk && !head_.empty() && head_[0] == 0x00 &&
+      (phase_ == Phase::kFirst || phase_ == Phase::kSingle)) {
+    hold_ = true;  // an OK packet: may need rewriting for this client
+    held_.assign(reinterpret_cast<const char*>(hdr_), 4);
+    return;
+  }
+  if (forward_) {
+    out.append(reinterpret_cast<const char*>(hdr_), 4);
+    forwarded_any_ = true;
+  }
+}
+
+void ResponseScanner::end_chunk(std::string& out) {
+  hdr_have_ = 0;
+  if (chunk_len_ == proto::kMaxChunk) {
+    in_continuation_ = true;  // the logical packet goes on in the next chunk
+    return;
+  }
+  in_continuation_ = false;
+  on_packet(out);
+}
+
+void ResponseScanner::on_packet(std::string& out) {
+  unsigned char b = head_.empty() ? 0 : static_cast<unsigned char>(head_[0]);
+  switch (phase_) {
+    case Phase::kFirst:
+      on_first_packet(out);
+      return;
+    case Phase::kColumns:
+      if (--columns_left_ == 0) phase_ = Phase::kColumnsEof;
+      return;
+    case Phase::kColumnsEof:
+      if (!is_eof()) protocol_error_ = done_ = true;
+      else phase_ = Phase::kRows;
+      return;
+    case Phase::kRows:
+    case Phase::kFieldDefs:
+      if (b == 0xff && logical_len_ < proto::kMaxChunk) {
+        on_err();
+        done_ = true;
+      } else if (is_eof()) {
+        proto::Reader r(std::string_view(head_).substr(1));
+        r.int2();
+        status_ = r.int2();
+        has_status_ = true;
+        if (phase_ == Phase::kRows && (status_ & proto::kStatusMoreResults)) phase_ = Phase::kFirst;
+        else done_ = true;
+      }
+      return;
+    case Phase::kSingle:
+      if (hold_) on_ok(out);
+      else if (b == 0xff) on_err();
+      else if (is_eof()) {
+        proto::Reader r(std::string_view(head_).substr(1));
+        r.int2();
+        status_ = r.int2();
+        has_status_ = true;
+      }
+      done_ = true;
+      return;
+  }
+}
+
+void ResponseScanner::on_first_packet(std::string& out) {
+  unsigned char b = head_.empty() ? 0 : static_cast<unsigned char>(head_[0]);
+  if (hold_) {
+    on_ok(out);
+    if (!(status_ & proto::kStatusMoreResults)) done_ = true;
+    return;
+  }
+  if (b == 0xff) {
+    on_err();
+    done_ = true;
+    return;
+  }
+  if (b == 0xfb) {
+    infile_ = true;
+    done_ = true;
+    return;
+  }
+  proto::Reader r(head_);
+  columns_left_ = r.lenenc_int();
+  if (!r.ok || columns_left_ == 0) {
+    protocol_error_ = done_ = true;
+    return;
+  }
+  phase_ = Phase::kColumns;
+}
+
+void ResponseScanner::on_ok(std::string& out) {
+  hold_ = false;
+  std::string_view payload = std::string_view(held_).substr(4);
+  auto ok = proto::parse_ok(payload, backend_caps_);
+  if (!ok) {
+    emit_held(out);
+    return;
+  }
+  status_ = ok->ok.status;
+  has_status_ = true;
+  last_insert_id_ = ok->ok.last_insert_id;
+  if (!ok->session_state.empty()) {
+    if (auto s = proto::tracked_schema(ok->session_state)) schema_ = std::string(*s);
+  }
+  bool rewrite = (backend_caps_ & proto::kSessionTrack) && !(client_caps_ & proto::kSessionTrack);
+  if (!rewrite) {
+    emit_held(out);
+    return;
+  }
+  if (forward_) {
+    proto::append_packet(out, seq_, proto::ok_payload(ok->ok, client_caps_));
+    forwarded_any_ = true;
+  }
+}
+
+void ResponseScanner::emit_held(std::string& out) {
+  if (forward_) {
+    out.append(held_);
+    forwarded_any_ = true;
+  }
+}
+
+void ResponseScanner::on_err() {
+  auto e = proto::parse_err(head_);
+  error_code_ = e ? e->code : 1105;
+  error_message_ = e ? std::string(e->message) : "unparsable error packet";
+}
+
+}  // namespace sluice

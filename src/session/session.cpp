@@ -1,0 +1,159 @@
+// Client session: socket I/O, packet framing, lifecycle (see session.h for the states).
+#include "sluice/session.h"
+
+#include <unistd.h>
+
+#include "sluice/log.h"
+#include "sluice/protocol.h"
+#include "sluice/runtime.h"
+#include "sluice/topology.h"
+
+namespace sluice {
+
+Session::Session(Worker& worker, int fd, uint32_t conn_id, std::string peer)
+    : worker_(worker), conn_id_(conn_id), peer_(std::move(peer)) {
+  client_.attach(worker.loop(), fd, this);
+  worker_.sessions.fetch_add(1, std::memory_order_relaxed);
+  worker_.runtime().client_connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+Session::~Session() {
+  worker_.sessions.fetch_sub(1, std::memory_order_relaxed);
+  worker_.runtime().client_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Session::start() {
+  const auto& fe = worker_.runtime().config().frontend;
+  if (worker_.runtime().client_connections.load() > fe.max_client_connections) {
+    send_error(0, 1040, "08004", "Too many connections");
+    close("max_client_connections reached");
+    return;
+  }
+  send_greeting();
+  reading_ = true;
+  client_.want_read(true);
+}
+
+void Session::on_readable() {
+  char* buf = worker_.scratch();
+  ssize_t n = client_.read(buf, Worker::kScratchSize);
+  if (n == -2) return;
+  if (n <= 0) {
+    close(n == 0 ? "client closed the connection" : "client read error");
+    return;
+  }
+  in_.append(buf, static_cast<size_t>(n));
+  process_input();
+}
+
+void Session::on_drained() {
+  // The client took what was queued: resume the backend stream we paused for it.
+  if (state_ == State::kRelaying && conn_ != nullptr) conn_->stream().want_read(true);
+  if (state_ == State::kClosing) return;
+}
+
+void Session::on_stream_error(int) { close("client socket error"); }
+
+// Extracts one logical packet (joining 16 MiB chunks). raw keeps the exact bytes with
+// headers, for forwarding; payload is the joined body.
+bool Session::take_packet(std::string& raw, std::string& payload, uint8_t& seq) {
+  size_t pos = 0;
+  payload.clear();
+  while (true) {
+    if (in_.size() < pos + 4) return false;
+    auto* h = reinterpret_cast<const unsigned char*>(in_.data() + pos);
+    uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16);
+    if (pos == 0) seq = h[3];
+    if (in_.size() < pos + 4 + len) {
+      uint64_t so_far = pos + 4 + len;
+      if (so_far > worker_.runtime().config().frontend.max_packet_size + 1024) {
+        send_error(static_cast<uint8_t>(seq + 1), 1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
+        close("oversize packet");
+      }
+      return false;
+    }
+    payload.append(in_, pos + 4, len);
+    pos += 4 + len;
+    if (len < proto::kMaxChunk) break;
+  }
+  raw.assign(in_, 0, pos);
+  in_.erase(0, pos);
+  return true;
+}
+
+void Session::process_input() {
+  std::string raw, payload;
+  uint8_t seq = 0;
+  while (state_ == State::kGreeting || state_ == State::kAuthSwitch || state_ == State::kReady ||
+         state_ == State::kInfile) {
+    if (!take_packet(raw, payload, seq)) break;
+    switch (state_) {
+      case State::kGreeting: on_handshake_response(payload, seq); break;
+      case State::kAuthSwitch: on_auth_switch_response(payload, seq); break;
+      case State::kReady: dispatch(std::move(raw), std::move(payload)); break;
+      case State::kInfile:
+        if (conn_ != nullptr) conn_->stream().write(raw);
+        if (payload.empty()) {  // the empty packet ends the file
+          state_ = State::kRelaying;
+          scan_.resume_after_infile();
+        }
+        break;
+      default: break;
+    }
+    raw.clear();
+  }
+  // Stop reading while a command is in flight: pipelined commands wait in the kernel.
+  bool want = state_ != State::kClosing && state_ != State::kCheckout && state_ != State::kSyncing &&
+              state_ != State::kRelaying;
+  if (want != reading_) {
+    reading_ = want;
+    client_.want_read(want);
+  }
+}
+
+void Session::send_packet(uint8_t seq, std::string_view payload) {
+  std::string out;
+  proto::append_packet(out, seq, payload);
+  client_.write(out);
+}
+
+void Session::send_error(uint8_t seq, uint16_t code, std::string_view state, std::string_view msg) {
+  send_packet(seq, proto::err_payload(code, state, msg));
+}
+
+void Session::send_ok(uint8_t seq) {
+  proto::OkInfo ok;
+  ok.status = static_cast<uint16_t>((autocommit_ ? proto::kStatusAutocommit : 0) | (in_txn_ ? proto::kStatusInTrans : 0));
+  send_packet(seq, proto::ok_payload(ok, caps_));
+}
+
+void Session::close(const char* why) {
+  if (state_ == State::kClosing) return;
+  LOG_DEBUG("session %u (%s): %s", conn_id_, peer_.c_str(), why);
+  State was = state_;
+  state_ = State::kClosing;
+  if (checkout_timer_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(checkout_timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    checkout_timer_ = nullptr;
+  }
+  if (waiter_token_ != 0 && server_ != nullptr) {
+    // Still queued: leave the queue. Already granted: the worker passes the grant on.
+    server_->pool.cancel(waiter_token_, false);
+    worker_.remove_waiter(waiter_token_);
+    waiter_token_ = 0;
+  }
+  if (conn_ != nullptr) {
+    // A connection mid-command or holding client state cannot be reused.
+    bool clean = was == State::kReady && pins_ == 0 && !in_txn_;
+    if (clean) release_backend();
+    else drop_backend(CloseReason::kError);
+  }
+  if (counted_user_ && user_ != nullptr) user_->connections.fetch_sub(1, std::memory_order_relaxed);
+  int fd = client_.fd();
+  client_.detach([this, fd] {
+    ::close(fd);
+    delete this;
+  });
+}
+
+}  // namespace sluice

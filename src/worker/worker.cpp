@@ -1,0 +1,113 @@
+// Worker loop, listener and mailbox (see worker.h). Pool glue is in pool_glue.cpp.
+#include "sluice/worker.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sluice/log.h"
+#include "sluice/runtime.h"
+#include "sluice/session.h"
+
+namespace sluice {
+
+Worker::Worker(Runtime& rt, int id) : rt_(rt), id_(id), scratch_(new char[kScratchSize]) {
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Worker*>(a->data)->drain_mailbox(); });
+  async_.data = this;
+  uv_timer_init(&loop_, &reaper_);
+  reaper_.data = this;
+}
+
+Worker::~Worker() {
+  stop_and_join();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+bool Worker::listen(const std::string& address, uint16_t port, std::string* error) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+    *error = "frontend.listen.address: not an IPv4 address: " + address;
+    return false;
+  }
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // Each worker has its own accept queue; the kernel spreads new connections over them.
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 4096) != 0) {
+    *error = "cannot listen on " + address + ":" + std::to_string(port) + ": " + std::strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  listen_fd_ = fd;
+  uv_poll_init(&loop_, &listen_poll_, fd);
+  listen_poll_.data = this;
+  uv_poll_start(&listen_poll_, UV_READABLE, [](uv_poll_t* h, int status, int) {
+    if (status == 0) static_cast<Worker*>(h->data)->on_accept();
+  });
+  listening_ = true;
+  return true;
+}
+
+void Worker::on_accept() {
+  // Bounded per wake-up so that a connection storm cannot starve running sessions.
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) LOG_ERROR("accept: %s", std::strerror(errno));
+      return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char ip[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
+    auto* s = new Session(*this, fd, rt_.next_connection_id(), ip);
+    s->start();
+  }
+}
+
+void Worker::start() {
+  uv_timer_start(&reaper_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->reap_idle(); }, 1000, 1000);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::run() {
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Worker::stop_and_join() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true);
+  post([this] { uv_stop(&loop_); });
+  thread_.join();
+}
+
+void Worker::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    mailbox_.push_back(std::move(fn));
+  }
+  uv_async_send(&async_);
+}
+
+void Worker::drain_mailbox() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(mailbox_);
+  }
+  for (auto& fn : batch) fn();
+}
+
+}  // namespace sluice

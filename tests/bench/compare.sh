@@ -335,6 +335,7 @@ meta cpu_model "$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)"
 meta kernel "$(uname -r)"
 meta mariadb_version "$(sql "$PRIMARY_PORT" "SELECT VERSION()" 2>/dev/null)"
 meta date "$(date '+%Y-%m-%d %H:%M %Z')"
+meta loadavg "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta sysbench_version "$(sysbench --version 2>/dev/null)"
 meta haproxy_version "$(haproxy -v 2>/dev/null | awk 'NR==1{print "HAProxy " $3}')"
 meta sluice_commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src include 2>/dev/null || echo '+dirty')"
@@ -435,50 +436,77 @@ EOF
 # is seen by cleanup; on failure they set WHY and return 1.
 WHY=""
 
+port_holders() {  # who holds local port $1 (listener or connection), for error messages
+  ss -Htanp "sport = :$1" 2>/dev/null | awk '{print $1, $4, "->", $5, $6}' | head -n 3 | tr '\n' ';'
+}
+
+# Our ports lie inside the kernel's ephemeral range (32768-60999), so an outgoing
+# connection of any process can hold one for a while and make bind() fail. A proxy that
+# exits saying so is started again, up to 5 times.
+addr_in_use() { grep -qiE 'address already in use|EADDRINUSE|in use' "$1" 2>/dev/null; }
+
+log_tail() { tail -n 2 "$1" 2>/dev/null | tr '\n' ' ' | cut -c1-200; }
+
 start_sluice() {  # sets SLUICE_PID
   if ! build_sluice; then WHY="build failed (see compare.log)"; return 1; fi
   meta sluice_build_type "$(sluice_build_type)"
   [[ "$(sluice_build_type)" == Release ]] || log "warning: $SLUICE_BIN build type is $(sluice_build_type), not Release"
   monitor_credentials
   write_sluice_config "$OUT/sluice.json"
-  "$SLUICE_BIN" --config "$OUT/sluice.json" >"$OUT/sluice.log" 2>&1 &
-  SLUICE_PID=$!
-  log "sluice started (pid $SLUICE_PID, config $OUT/sluice.json)"
-  if ! wait_answers "$SLUICE_PORT" 20 "$SLUICE_PID"; then
-    local why
-    if kill -0 "$SLUICE_PID" 2>/dev/null; then why="does not answer SELECT 1 on $SLUICE_PORT"
-    else wait "$SLUICE_PID"; why="exited with status $?"; SLUICE_PID=""; fi
-    local tail_
-    tail_=$(tail -n 2 "$OUT/sluice.log" 2>/dev/null | tr '\n' ' ' | cut -c1-160)
+  local attempt why tail_
+  for attempt in 1 2 3 4 5; do
+    "$SLUICE_BIN" --config "$OUT/sluice.json" >"$OUT/sluice.log" 2>&1 &
+    SLUICE_PID=$!
+    log "sluice started (pid $SLUICE_PID, config $OUT/sluice.json)"
+    wait_answers "$SLUICE_PORT" 20 "$SLUICE_PID" && return 0
+    if kill -0 "$SLUICE_PID" 2>/dev/null; then
+      why="does not answer SELECT 1 on $SLUICE_PORT"
+    else
+      wait "$SLUICE_PID"; why="exited with status $?"; SLUICE_PID=""
+      if addr_in_use "$OUT/sluice.log" && (( attempt < 5 )); then
+        log "sluice: a port is in use ($(port_holders "$SLUICE_PORT")$(port_holders "$SLUICE_ADMIN_PORT")$(port_holders "$SLUICE_METRICS_PORT")); retrying in 3 s"
+        cp "$OUT/sluice.log" "$OUT/sluice.log.attempt$attempt"
+        sleep 3; continue
+      fi
+    fi
+    tail_=$(log_tail "$OUT/sluice.log")
     WHY="$why${tail_:+; log: $tail_}"
     return 1
-  fi
+  done
 }
 
 start_haproxy() {  # sets HAPROXY_PID
-  local cfg="$OUT/haproxy.cfg"
+  local cfg="$OUT/haproxy.cfg" attempt
   sed -e "s|@MAXCONN@|4096|g" -e "s|@PIDFILE@|$OUT/haproxy.pid|g" \
       -e "s|@LISTEN@|127.0.0.1:$HAPROXY_PORT|g" -e "s|@SERVER@|127.0.0.1:$PRIMARY_PORT|g" \
       "$HERE/haproxy.cfg.in" >"$cfg"
   if ! haproxy -c -q -f "$cfg" >>"$LOG" 2>&1; then WHY="invalid config $cfg"; return 1; fi
-  # -db: stay in the foreground, no daemon, no master-worker: $! is the proxy itself.
-  haproxy -db -f "$cfg" >"$OUT/haproxy.log" 2>&1 &
-  HAPROXY_PID=$!
-  log "haproxy started (pid $HAPROXY_PID, config $cfg)"
-  if ! wait_answers "$HAPROXY_PORT" 10 "$HAPROXY_PID"; then
-    WHY="does not answer on $HAPROXY_PORT; log: $(tail -n 2 "$OUT/haproxy.log" | tr '\n' ' ' | cut -c1-160)"
+  for attempt in 1 2 3 4 5; do
+    # -db: stay in the foreground, no daemon, no master-worker: $! is the proxy itself.
+    haproxy -db -f "$cfg" >"$OUT/haproxy.log" 2>&1 &
+    HAPROXY_PID=$!
+    log "haproxy started (pid $HAPROXY_PID, config $cfg)"
+    wait_answers "$HAPROXY_PORT" 10 "$HAPROXY_PID" && return 0
+    if ! kill -0 "$HAPROXY_PID" 2>/dev/null; then
+      wait "$HAPROXY_PID"; HAPROXY_PID=""
+      if addr_in_use "$OUT/haproxy.log" && (( attempt < 5 )); then
+        log "haproxy: port $HAPROXY_PORT in use ($(port_holders "$HAPROXY_PORT")); retrying in 3 s"
+        cp "$OUT/haproxy.log" "$OUT/haproxy.log.attempt$attempt"
+        sleep 3; continue
+      fi
+    fi
+    WHY="does not answer on $HAPROXY_PORT; log: $(log_tail "$OUT/haproxy.log")"
     return 1
-  fi
+  done
 }
-
-declare -A TARGET_PORT=([direct]=$PRIMARY_PORT [sluice]=$SLUICE_PORT [haproxy]=$HAPROXY_PORT)
-declare -A TARGET_OK=()
-declare -A TARGET_NOTE=()
 
 declare -A TARGET_PORT=([direct]=$PRIMARY_PORT [sluice]=$SLUICE_PORT [haproxy]=$HAPROXY_PORT)
 declare -A TARGET_NOTE=()   # set when a target cannot be benchmarked at all
 
-for t in "${TARGET_LIST[@]}"; do
+# haproxy first: it opens no connection when it starts, while Sluice's monitor and pools do
+# (and their ephemeral source ports could land on 36034).
+for t in haproxy sluice; do
+  [[ ",$TARGETS," == *",$t,"* ]] || continue
   WHY=""
   case "$t" in
     sluice) start_sluice || TARGET_NOTE[sluice]="Sluice did not start: $WHY" ;;

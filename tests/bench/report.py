@@ -127,7 +127,7 @@ def main():
     print()
     print(f"- Machine: {meta.get('nproc', '?')} CPUs (nproc), {meta.get('cpu_model', '?')}, "
           f"kernel {meta.get('kernel', '?')}, MariaDB {meta.get('mariadb_version', '?')}, "
-          f"{meta.get('date', '?')}")
+          f"{meta.get('date', '?')}, load average at start {meta.get('loadavg', '?')}")
     sluice = ""
     if meta.get("sluice_target", "1") == "1":
         sluice = (f", Sluice {meta.get('sluice_commit', '?')} "

@@ -37,13 +37,20 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda it: 1 if it.get_closest_marker("destructive") else 0)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    for s in ACTIVE_SLUICES:
+        s.mark_log()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.failed:
         for s in list(ACTIVE_SLUICES):
-            rep.sections.append((f"Sluice log tail: {s.name}", s.log_tail()))
+            rep.sections.append((f"Sluice log during this test: {s.name}",
+                                 s.log_tail(since_mark=True)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -154,8 +161,9 @@ def sluice(_shared_sluice, request):
     if not s.alive():
         s.restarts += 1
         s.start()
+        s.mark_log()
     yield s
-    if not s.alive():
+    if s.crashed():
         pytest.fail(f"Sluice died during {request.node.name} (exit code {s.proc.returncode}); "
                     f"log tail:\n{s.log_tail()}", pytrace=False)
 
@@ -180,7 +188,7 @@ def sluice_factory(cluster, sluice_bin, workdir, request):
         return s
 
     yield start
-    died = [s for s in started if s.proc is not None and not s.alive()]
+    died = [s for s in started if s.crashed()]
     for s in started:
         s.stop()
         ACTIVE_SLUICES.remove(s)

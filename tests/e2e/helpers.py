@@ -312,6 +312,10 @@ class SluiceProcess:
         self.log_path = self.workdir / f"{name}.log"
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
+        self.stopped = False   # stopped on purpose (not a crash)
+        self.log_mark = 0      # log offset at the start of the current test
+        users = config.get("users") or [{"username": APP_USER, "password": APP_PASSWORD}]
+        self.user, self.password = users[0]["username"], users[0]["password"]
 
     def __repr__(self):
         return f"<Sluice {self.name} port={self.port} pid={self.pid}>"
@@ -336,10 +340,11 @@ class SluiceProcess:
                                      stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True, cwd=str(self.workdir))
         log.close()
+        self.stopped = False
         try:
             self.wait_ready(ready_timeout)
             if wait_for_replicas:
-                self.wait_reads_on_replicas(10.0)
+                self.wait_reads_on_replicas(5.0)
         except BaseException:
             self.stop()
             raise
@@ -355,7 +360,8 @@ class SluiceProcess:
                                    f"during startup; log tail:\n{tail(self.log_path)}")
             if tcp_accepts(self.port):
                 try:
-                    c = connect(self.port, connect_timeout=3, read_timeout=5)
+                    c = connect(self.port, user=self.user, password=self.password,
+                                database=None, connect_timeout=3, read_timeout=5)
                     try:
                         query(c, "SELECT 1")
                         return
@@ -374,17 +380,28 @@ class SluiceProcess:
         seen = set()
         while time.monotonic() < deadline and seen != set(REPLICA_PORTS):
             try:
-                port = one_shot(self.port, "SELECT @@port", connect_timeout=3, read_timeout=5)[0][0]
+                port = one_shot(self.port, "SELECT @@port", user=self.user, password=self.password,
+                                database=None, connect_timeout=3, read_timeout=5)[0][0]
                 if port in REPLICA_PORTS:
                     seen.add(port)
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception:  # noqa: BLE001 - not our business here: the tests will say
+                return
             if seen != set(REPLICA_PORTS):
                 time.sleep(0.02)
+
+    def crashed(self) -> bool:
+        return self.proc is not None and not self.stopped and self.proc.poll() is not None
+
+    def mark_log(self):
+        try:
+            self.log_mark = self.log_path.stat().st_size
+        except OSError:
+            self.log_mark = 0
 
     def stop(self, timeout: float = 10.0):
         if self.proc is None:
             return
+        self.stopped = True
         if self.proc.poll() is None:
             try:
                 os.kill(self.proc.pid, signal.SIGTERM)
@@ -398,9 +415,19 @@ class SluiceProcess:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
 
-    def log_tail(self, max_bytes: int = 6000) -> str:
+    def log_tail(self, max_bytes: int = 4000, since_mark: bool = False) -> str:
+        """Tail of the log; with since_mark only what was logged during the current test."""
         state = "running" if self.alive() else f"exited with code {self.proc.returncode if self.proc else None}"
-        return f"[{self.name} pid={self.pid} {state}; log {self.log_path}]\n{tail(self.log_path, max_bytes)}"
+        try:
+            data = self.log_path.read_bytes()
+        except OSError as exc:
+            data = f"<cannot read log: {exc}>".encode()
+        if since_mark:
+            data = data[self.log_mark:]
+        cut = len(data) > max_bytes
+        text = data[-max_bytes:].decode("utf-8", "replace")
+        return (f"[{self.name} pid={self.pid} {state}; log {self.log_path}]\n"
+                + ("...\n" if cut else "") + text)
 
 
 class PortAllocator:

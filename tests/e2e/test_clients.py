@@ -302,3 +302,29 @@ def test_ping_and_change_database(sluice):
     with pytest.raises(pymysql.err.MySQLError) as ei:
         h.connect(sluice.port, database="no_such_db_xyz")
     assert h.mysql_error(ei.value) == (1049, "Unknown database 'no_such_db_xyz'")
+
+
+@pytest.mark.parametrize("charset,text", [("utf8mb4", "日本語 🐟 é"), ("latin1", "héllo wörld")])
+def test_client_charset_is_honoured(sluice, charset, text):
+    """The character set a client asks for in its handshake is the one its statements run
+    with, whichever pooled backend connection serves them."""
+    t = h.unique_name("t_cs")
+    d = h.direct(PRIMARY_PORT)
+    h.query(d, f"CREATE TABLE {t} (id INT PRIMARY KEY, s VARCHAR(64)) CHARACTER SET utf8mb4")
+    d.close()
+    for port in (PRIMARY_PORT, sluice.port):
+        c = h.connect(port, charset=charset)
+        try:
+            assert h.query(c, "SELECT @@character_set_client, @@character_set_results, %s",
+                           (text,)) == ((charset, charset, text),), f"port {port}"
+            h.query(c, "BEGIN")
+            h.query(c, f"REPLACE INTO {t} VALUES (1, %s)", (text,))
+            assert h.scalar(c, f"SELECT s FROM {t} WHERE id = 1") == text
+            h.query(c, "COMMIT")
+        finally:
+            c.close()
+    d = h.direct(PRIMARY_PORT)
+    try:
+        assert h.scalar(d, f"SELECT s FROM {t} WHERE id = 1") == text, "stored text (utf8mb4 reader)"
+    finally:
+        d.close()

@@ -11,6 +11,15 @@ from helpers import MiB, PRIMARY_PORT, REPLICA_PORTS
 MAX_PAYLOAD = 0xFFFFFF
 
 
+def _q(conn, sql, args=None, what=""):
+    """h.query, but an error's message is cut short (PyMySQL puts whole 16 MiB values into
+    conversion errors)."""
+    try:
+        return h.query(conn, sql, args)
+    except Exception as exc:  # noqa: BLE001
+        raise AssertionError(f"{what or sql[:80]}: {type(exc).__name__}: {str(exc)[:300]}") from None
+
+
 def _big_conn(port, **kw):
     return h.connect(port, max_allowed_packet=1024 * MiB, read_timeout=300, write_timeout=300, **kw)
 
@@ -31,9 +40,13 @@ def test_big_blob_round_trip(sluice):
     t = h.unique_name("t_blob")
     c = _big_conn(sluice.port)
     try:
-        h.query(c, f"CREATE TABLE {t} (id INT PRIMARY KEY, b LONGBLOB)")
+        _q(c, f"CREATE TABLE {t} (id INT PRIMARY KEY, b LONGBLOB)")
         with c.cursor() as cur:
-            assert cur.execute(f"INSERT INTO {t} VALUES (1, %s)", (data,)) == 1
+            try:
+                n = cur.execute(f"INSERT INTO {t} VALUES (1, %s)", (data,))
+            except Exception as exc:  # noqa: BLE001
+                raise AssertionError(f"64 MiB INSERT: {type(exc).__name__}: {str(exc)[:300]}") from None
+            assert n == 1
 
         # What landed on the primary (read directly) is exact.
         d = h.direct(PRIMARY_PORT)
@@ -44,25 +57,27 @@ def test_big_blob_round_trip(sluice):
             d.close()
 
         # Read back through Sluice from the primary (in a transaction)...
-        h.query(c, "BEGIN")
-        rows = h.query(c, f"SELECT b, @@port FROM {t} WHERE id = 1")
-        h.query(c, "COMMIT")
+        _q(c, "BEGIN")
+        rows = _q(c, f"SELECT b, @@port FROM {t} WHERE id = 1", what="read blob in transaction")
+        _q(c, "COMMIT")
         assert rows[0][1] == PRIMARY_PORT
         got = rows[0][0]
-        assert got == data, "blob read through Sluice (primary): " + _first_diff(data, got)
+        same = got == data  # not inside assert: pytest would try to diff 64 MiB
+        assert same, "blob read through Sluice (primary): " + _first_diff(data, got)
         del rows, got
 
         # ...and from a replica (autocommit read) once it has the row.
         h.wait_replicas_caught_up(timeout=120)
-        rows = h.query(c, f"SELECT b, @@port FROM {t} WHERE id = 1")
+        rows = _q(c, f"SELECT b, @@port FROM {t} WHERE id = 1", what="read blob autocommit")
         assert rows[0][1] in REPLICA_PORTS
         got = rows[0][0]
-        assert got == data, "blob read through Sluice (replica): " + _first_diff(data, got)
+        same = got == data
+        assert same, "blob read through Sluice (replica): " + _first_diff(data, got)
         del rows, got
 
         # The connection is still in sync after the big packets.
-        assert h.scalar(c, "SELECT 'still ok'") == "still ok"
-        h.query(c, f"DROP TABLE {t}")
+        assert _q(c, "SELECT 'still ok'") == (("still ok",),)
+        _q(c, f"DROP TABLE {t}")
     finally:
         c.close()
 
@@ -77,15 +92,17 @@ def test_packets_at_16mib_boundaries(sluice):
             n = payload - 1 - len(prefix) - len(suffix)  # 1 byte for the COM_QUERY command
             sql = prefix + "a" * n + suffix
             assert 1 + len(sql.encode()) == payload
-            assert h.scalar(c, sql) == n, f"query payload {payload}"
+            got = _q(c, sql, what=f"query with payload {payload}")
+            assert got == ((n,),), f"query payload {payload}: got {str(got)[:200]}"
 
         # Server -> client: a row whose packet payload is around 0xFFFFFF. A LONGTEXT value of
         # n bytes costs n + 4 bytes (length prefix 0xFD + 3 bytes) in the text-protocol row.
         # From 2^24 bytes on the prefix is 0xFE + 8 bytes.
         for n in (MAX_PAYLOAD - 5, MAX_PAYLOAD - 4, MAX_PAYLOAD - 3, 2 * MAX_PAYLOAD - 9,
                   2 * MAX_PAYLOAD):
-            v = h.scalar(c, f"SELECT REPEAT('b', {n})")
-            assert len(v) == n and v == "b" * n, f"REPEAT('b', {n}): got {len(v)} bytes"
-        assert h.scalar(c, "SELECT 'still ok'") == "still ok"
+            v = _q(c, f"SELECT REPEAT('b', {n})")[0][0]
+            same = isinstance(v, str) and v == "b" * n
+            assert same, f"REPEAT('b', {n}): got {type(v).__name__} of length {len(v)}"
+        assert _q(c, "SELECT 'still ok'") == (("still ok",),)
     finally:
         c.close()

@@ -7,8 +7,9 @@
 #
 # Servers: primary on N (default 13306), replica1 on N+1, replica2 on N+2, server_id = port.
 # Without --port-base, an existing DIR keeps the ports it was created with.
-# Everything lives under DIR (default <repo>/run/cluster): DIR/<name>/{my.cnf,data/,
-# error.log,mariadbd.pid,mariadbd.sock}. Each server is `mariadbd --defaults-file=DIR/<name>/my.cnf`
+# Everything lives under DIR (default <repo>/run/cluster): DIR/<name>/{my.cnf,data/,tmp/,
+# error.log,mariadbd.pid,mariadbd.sock}. Each server has its own tmpdir: parallel
+# mariadb-install-db runs sharing /tmp were seen to lose their temporary tables. Each server is `mariadbd --defaults-file=DIR/<name>/my.cnf`
 # started with setsid; `mariadb --defaults-file=DIR/<name>/my.cnf` gives a root shell on it.
 #
 # Users (created on the primary, replicated): app/app (ALL minus READ_ONLY ADMIN, so writes
@@ -23,17 +24,17 @@
 # down    TERM by pid file, KILL after a timeout. Keeps datadirs unless --wipe.
 # status  one line per server; exit 0 when all are up and replicating, 3 otherwise.
 #
-# Environment: SLUICE_CLUSTER_START_TIMEOUT (s, default 60), SLUICE_CLUSTER_STOP_TIMEOUT
-# (s, default 30), SLUICE_CLUSTER_REPL_TIMEOUT (s, default 30).
+# Environment: SLUICE_CLUSTER_START_TIMEOUT (s, default 120), SLUICE_CLUSTER_STOP_TIMEOUT
+# (s, default 30), SLUICE_CLUSTER_REPL_TIMEOUT (s, default 60).
 set -euo pipefail
 
 SLUICE_PROG=cluster.sh  # used by lib.sh
 # shellcheck source=deploy/lib.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 
-START_TIMEOUT=${SLUICE_CLUSTER_START_TIMEOUT:-60}
+START_TIMEOUT=${SLUICE_CLUSTER_START_TIMEOUT:-120}
 STOP_TIMEOUT=${SLUICE_CLUSTER_STOP_TIMEOUT:-30}
-REPL_TIMEOUT=${SLUICE_CLUSTER_REPL_TIMEOUT:-30}
+REPL_TIMEOUT=${SLUICE_CLUSTER_REPL_TIMEOUT:-60}
 NAMES=(primary replica1 replica2)
 
 usage() {
@@ -93,6 +94,7 @@ cnf_of() { echo "$BASE/$1/my.cnf"; }
 data_of() { echo "$BASE/$1/data"; }
 pidfile_of() { echo "$BASE/$1/mariadbd.pid"; }
 errlog_of() { echo "$BASE/$1/error.log"; }
+tmpdir_of() { echo "$BASE/$1/tmp"; }
 sock_of() {
   # sun_path holds 107 bytes: fall back to a short path in /tmp for deep base dirs.
   local s="$BASE/$1/mariadbd.sock"
@@ -118,30 +120,38 @@ ping_server() {
 
 # ---------------------------------------------------------------- processes
 # Is PID a live (non-zombie) mariadbd started with this server's defaults file?
+# (Builtins only: this runs in polling loops on busy machines.)
 is_ours() {
-  local pid=$1 name=$2 state argv0 cmdline
-  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
-  state=$(sed 's/^.*) \(.\).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
-  case "$state" in Z|X|x) return 1 ;; esac
-  cmdline=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  argv0=$(printf '%s\n' "$cmdline" | head -n1)
-  case "${argv0##*/}" in mariadbd|mysqld) ;; *) return 1 ;; esac
-  printf '%s\n' "$cmdline" | grep -qxF -- "--defaults-file=$(cnf_of "$name")"
+  local pid=$1 want="--defaults-file=$BASE/$2/my.cnf" stat a args=()
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  { IFS= read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  case "${stat:0:1}" in Z|X|x) return 1 ;; esac
+  { mapfile -d '' -t args <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
+  [ ${#args[@]} -gt 0 ] || return 1
+  case "${args[0]##*/}" in mariadbd|mysqld) ;; *) return 1 ;; esac
+  for a in "${args[@]}"; do
+    [ "$a" = "$want" ] && return 0
+  done
+  return 1
 }
 
 # Prints the pid of this server if it runs (pid file first, then a /proc scan, so a lost or
-# stale pid file does not hide a running server). Removes a stale pid file.
+# stale pid file does not hide a running server; the pid file is then rewritten). Removes a
+# stale pid file.
 find_pid() {
-  local name=$1 pf pid f
+  local name=$1 pf pid="" f
   pf=$(pidfile_of "$name")
   if [ -f "$pf" ]; then
-    pid=$(tr -dc '0-9' <"$pf" 2>/dev/null || true)
+    { read -r pid <"$pf"; } 2>/dev/null || true
     if is_ours "$pid" "$name"; then echo "$pid"; return 0; fi
   fi
-  for f in /proc/[0-9]*/cmdline; do
+  for f in $(grep -lsF -- "--defaults-file=$(cnf_of "$name")" /proc/[0-9]*/cmdline); do
     pid=${f#/proc/}; pid=${pid%/cmdline}
-    grep -qF -- "--defaults-file=$(cnf_of "$name")" "$f" 2>/dev/null || continue
-    if is_ours "$pid" "$name"; then echo "$pid"; return 0; fi
+    if is_ours "$pid" "$name"; then
+      echo "$pid" >"$pf" 2>/dev/null || true   # restore a lost or wrong pid file
+      echo "$pid"; return 0
+    fi
   done
   if [ -f "$pf" ]; then
     rm -f "$pf"
@@ -194,6 +204,7 @@ socket=$(sock_of "$name")
 pid-file=$(pidfile_of "$name")
 datadir=$(data_of "$name")
 log-error=$(errlog_of "$name")
+tmpdir=$(tmpdir_of "$name")
 server_id=$port
 report_host=127.0.0.1
 report_port=$port
@@ -232,13 +243,14 @@ init_datadirs() {
   for name in "${NAMES[@]}"; do
     data=$(data_of "$name")
     [ -d "$data/mysql" ] && continue
-    mkdir -p "$(dir_of "$name")"
+    mkdir -p "$(dir_of "$name")" "$(tmpdir_of "$name")"
     rm -rf "$data.tmp"
     msg "$name: initialising datadir $data"
     # Into data.tmp, renamed when complete: an interrupted init is never taken for a datadir.
     mariadb-install-db --no-defaults --datadir="$data.tmp" --user="$RUN_USER" \
       --auth-root-authentication-method=socket --auth-root-socket-user="$ADMIN_USER" \
-      --skip-test-db --skip-name-resolve >"$(dir_of "$name")/install-db.log" 2>&1 9>&- &
+      --skip-test-db --skip-name-resolve --tmpdir="$(tmpdir_of "$name")" \
+      >"$(dir_of "$name")/install-db.log" 2>&1 9>&- &
     pids+=($!); names+=("$name")
   done
   for i in "${!pids[@]}"; do
@@ -250,24 +262,56 @@ init_datadirs() {
   done
 }
 
+declare -A LOG_OFFSET=() START_TRIES=()
+
 start_server() { # starts NAME in the background; assumes it is not running
-  local name=$1
+  local name=$1 errlog
+  errlog=$(errlog_of "$name")
   rm -f "$(pidfile_of "$name")"
+  mkdir -p "$(tmpdir_of "$name")"
   write_cnf "$name"
+  LOG_OFFSET[$name]=$(stat -c %s "$errlog" 2>/dev/null || echo 0)
+  START_TRIES[$name]=$(( ${START_TRIES[$name]:-0} + 1 ))
   msg "$name: starting mariadbd on 127.0.0.1:$(port_of "$name")"
   # setsid: own session, so a terminal's ^C or a test harness' process group kill does not
   # take it down; stopped by pid only. fd 9 is this script's lock: the server must not keep it.
   setsid mariadbd --defaults-file="$(cnf_of "$name")" \
-    </dev/null >>"$(errlog_of "$name")" 2>&1 9>&- &
+    </dev/null >>"$errlog" 2>&1 9>&- &
+}
+
+# True when the server started by this run died because its port was taken. Our ports may
+# sit in the kernel's ephemeral range (ip_local_port_range, 32768-60999 by default), where any
+# outgoing connection can hold them for a while: nothing listens there, so the check before
+# start cannot see it.
+died_on_busy_port() {
+  local name=$1
+  [ -n "${LOG_OFFSET[$name]:-}" ] || return 1
+  tail -c +"$(( ${LOG_OFFSET[$name]} + 1 ))" "$(errlog_of "$name")" 2>/dev/null |
+    grep -q 'Address already in use'
 }
 
 wait_up() {
-  local name=$1 deadline pid
+  local name=$1 deadline pid port holders
   deadline=$((SECONDS + START_TIMEOUT))
   while ! ping_server "$name"; do
     if ! pid=$(find_pid "$name"); then
       sleep 0.2   # the pid file may be written a moment after the process appears
-      find_pid "$name" >/dev/null || fail_server "$name" "mariadbd exited during start-up"
+      if ! find_pid "$name" >/dev/null; then
+        port=$(port_of "$name")
+        if died_on_busy_port "$name"; then
+          if [ "${START_TRIES[$name]}" -lt 5 ] && [ $SECONDS -lt $deadline ]; then
+            holders=$(ss -Htan "sport = :$port" 2>/dev/null | awk '{printf "%s%s %s->%s", NR > 1 ? "; " : "", $1, $4, $5}')
+            msg "$name: port $port is busy (${holders:-no visible socket: a closed client socket may still hold it}), retrying in 1s"
+            sleep 1
+            start_server "$name"
+            continue
+          fi
+          fail_server "$name" "port $port stayed in use (bind: Address already in use).
+Sockets on it: $(ss -Htanp "sport = :$port" 2>/dev/null)
+Ports in $(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range) are the kernel's ephemeral range: outgoing connections may take them. Prefer a --port-base outside it."
+        fi
+        fail_server "$name" "mariadbd exited during start-up"
+      fi
     fi
     [ $SECONDS -lt $deadline ] ||
       fail_server "$name" "not answering mariadb-admin ping after ${START_TIMEOUT}s"

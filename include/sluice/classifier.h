@@ -24,22 +24,26 @@ enum class Route : uint8_t {
 enum StmtFlag : uint32_t {
   kNone = 0,
   kBeginsTransaction = 1u << 0,   // BEGIN, START TRANSACTION, XA START
-  kEndsTransaction = 1u << 1,     // COMMIT, ROLLBACK (not "ROLLBACK TO SAVEPOINT")
-  kSetStatement = 1u << 2,        // SET ... (any form)
-  kSetAutocommit = 1u << 3,       // SET autocommit = ... (also SET @@autocommit, SESSION ...)
+  kEndsTransaction = 1u << 1,     // COMMIT, ROLLBACK (not "ROLLBACK TO SAVEPOINT"), XA COMMIT,
+                                  // XA ROLLBACK; ... AND CHAIN also sets kBeginsTransaction
+  kSetStatement = 1u << 2,        // SET ... (any form but MariaDB SET STATEMENT ... FOR <stmt>)
+  kSetAutocommit = 1u << 3,       // SET autocommit = ... (also SET @@autocommit, SESSION ...,
+                                  // anywhere in a list; not GLOBAL/PERSIST/@@global.)
   kUseSchema = 1u << 4,           // USE db
-  kUserVariable = 1u << 5,        // mentions @name (not @@sysvar)
-  kTempTable = 1u << 6,           // CREATE/DROP TEMPORARY TABLE
-  kLockTables = 1u << 7,          // LOCK TABLES / FLUSH TABLES ... WITH READ LOCK
-  kUnlockTables = 1u << 8,        // UNLOCK TABLES
-  kGetLock = 1u << 9,             // GET_LOCK( / IS_USED_LOCK etc. that hold server state
+  kUserVariable = 1u << 5,        // mentions @name (not @@sysvar, not the @host of 'user'@'host')
+  kTempTable = 1u << 6,           // CREATE/DROP TEMPORARY TABLE (or MariaDB TEMPORARY SEQUENCE)
+  kLockTables = 1u << 7,          // LOCK TABLES / FLUSH TABLES ... WITH READ LOCK | FOR EXPORT /
+                                  // LOCK INSTANCE / MariaDB BACKUP LOCK, BACKUP STAGE START
+  kUnlockTables = 1u << 8,        // UNLOCK TABLES / UNLOCK INSTANCE / BACKUP UNLOCK, ... STAGE END
+  kGetLock = 1u << 9,             // GET_LOCK( / IS_USED_LOCK( / IS_FREE_LOCK( (server lock state)
   kReleaseLock = 1u << 10,        // RELEASE_LOCK( / RELEASE_ALL_LOCKS(
-  kPrepare = 1u << 11,            // PREPARE / EXECUTE / DEALLOCATE PREPARE (text protocol)
+  kPrepare = 1u << 11,            // PREPARE / EXECUTE [IMMEDIATE] / DEALLOCATE|DROP PREPARE (text)
   kFoundRows = 1u << 12,          // SQL_CALC_FOUND_ROWS or FOUND_ROWS()
-  kLastInsertId = 1u << 13,       // LAST_INSERT_ID() mentioned
+  kLastInsertId = 1u << 13,       // LAST_INSERT_ID() mentioned (or @@last_insert_id, @@identity)
   kMultiStatement = 1u << 14,     // a ';' followed by more SQL outside strings/comments
-  kSequence = 1u << 15,           // NEXTVAL/SETVAL/LASTVAL/NEXT VALUE FOR/PREVIOUS VALUE FOR
-  kSelectInto = 1u << 16,         // SELECT ... INTO (OUTFILE|DUMPFILE|@var)
+  kSequence = 1u << 15,           // NEXTVAL/SETVAL/LASTVAL/NEXT VALUE FOR/PREVIOUS VALUE FOR,
+                                  // s.nextval / s.currval (sql_mode=ORACLE)
+  kSelectInto = 1u << 16,         // SELECT ... INTO (OUTFILE|DUMPFILE|@var|anything in a SELECT)
   kLockingRead = 1u << 17,        // FOR UPDATE / LOCK IN SHARE MODE / FOR SHARE
   kKill = 1u << 18,               // KILL ...
   // SHOW WARNINGS/ERRORS/COUNT(*) .../PROFILE(S), GET DIAGNOSTICS, ROW_COUNT(),

@@ -18,7 +18,7 @@ namespace sluice {
 enum class TokenKind : uint8_t {
   End,          // no more input (repeats forever)
   Word,         // keyword or unquoted identifier: [A-Za-z0-9_$] and bytes >= 0x80
-  Number,       // starts with a digit: 12, 1.5e3, 0x1F, 1abc
+  Number,       // 12, 1.5, 1.5e-3, 0x1F, 0b01 (`1abc` is a Word, as for the server)
   String,       // '...' or "..." (quotes kept; "..." is QuotedIdent under ANSI_QUOTES)
   QuotedIdent,  // `...`
   UserVar,      // @name, @'name', @`name` (also the @host half of 'user'@'host')
@@ -86,6 +86,7 @@ class SqlLexer {
   void skip_quoted(char quote, bool backslash_escapes);
   void skip_word_bytes(bool allow_dot);
   TokenKind lex_at_sign();
+  TokenKind lex_number();
 
   std::string_view sql_;
   SqlMode mode_;

@@ -123,6 +123,34 @@ TokenKind SqlLexer::lex_at_sign() {
   return TokenKind::UserVar;
 }
 
+// pos_ is on a digit. Like the server: 12, 1.5, 1.5e-3, 0x1F and 0b01 are numbers, and
+// digits running into letters (`1abc`) are an identifier. `1.5FOR` is `1.5` then FOR.
+TokenKind SqlLexer::lex_number() {
+  const int c1 = byte_at(pos_ + 1);
+  if (sql_[pos_] == '0' && (c1 == 'x' || c1 == 'b')) {
+    skip_word_bytes(false);
+    return TokenKind::Number;
+  }
+  while (is_digit(byte_at(pos_))) ++pos_;
+  bool fraction = false;
+  if (byte_at(pos_) == '.') {
+    fraction = true;
+    ++pos_;
+    while (is_digit(byte_at(pos_))) ++pos_;
+  }
+  const int e = byte_at(pos_) | 0x20;
+  const int sign = byte_at(pos_ + 1);
+  const size_t digit_at = (sign == '+' || sign == '-') ? pos_ + 2 : pos_ + 1;
+  if (e == 'e' && is_digit(byte_at(digit_at))) {
+    pos_ = digit_at;
+    while (is_digit(byte_at(pos_))) ++pos_;
+  } else if (!fraction && is_word_byte(byte_at(pos_))) {
+    skip_word_bytes(false);
+    return TokenKind::Word;
+  }
+  return TokenKind::Number;
+}
+
 void SqlLexer::next(Token& tok) {
   skip_trivia();
   tok.after_dot = prev_was_dot_;
@@ -142,8 +170,7 @@ void SqlLexer::next(Token& tok) {
     } else if (c == '@') {
       tok.kind = lex_at_sign();
     } else if (is_digit(c)) {
-      tok.kind = TokenKind::Number;
-      skip_word_bytes(true);
+      tok.kind = lex_number();
     } else if (is_word_byte(c)) {
       tok.kind = TokenKind::Word;
       skip_word_bytes(false);

@@ -25,32 +25,53 @@ void StatementScanner::head() {
 }
 
 void StatementScanner::dispatch(const Token& keyword) {
-  using Handler = void (StatementScanner::*)();
+  using S = StatementScanner;
+  using Handler = void (S::*)();
   struct HeadRule {
     std::string_view keyword;
     Handler handler;
   };
   static constexpr HeadRule kHeads[] = {
-      {"SELECT", &StatementScanner::on_select},    {"VALUES", &StatementScanner::on_select},
-      {"TABLE", &StatementScanner::on_select},     {"WITH", &StatementScanner::on_with},
-      {"SHOW", &StatementScanner::on_show},        {"DESC", &StatementScanner::on_explain},
-      {"DESCRIBE", &StatementScanner::on_explain}, {"EXPLAIN", &StatementScanner::on_explain},
-      {"ANALYZE", &StatementScanner::on_analyze},  {"DO", &StatementScanner::on_read},
-      {"HELP", &StatementScanner::on_read},        {"SET", &StatementScanner::on_set},
-      {"BEGIN", &StatementScanner::on_begin},      {"START", &StatementScanner::on_start},
-      {"XA", &StatementScanner::on_xa},            {"COMMIT", &StatementScanner::on_commit},
-      {"ROLLBACK", &StatementScanner::on_rollback}, {"USE", &StatementScanner::on_use},
-      {"CREATE", &StatementScanner::on_create},    {"DROP", &StatementScanner::on_drop},
-      {"GRANT", &StatementScanner::on_account},    {"REVOKE", &StatementScanner::on_account},
-      {"ALTER", &StatementScanner::on_account},    {"RENAME", &StatementScanner::on_account},
-      {"LOCK", &StatementScanner::on_lock},        {"UNLOCK", &StatementScanner::on_unlock},
-      {"BACKUP", &StatementScanner::on_backup},    {"FLUSH", &StatementScanner::on_flush},
-      {"PREPARE", &StatementScanner::on_prepare},  {"EXECUTE", &StatementScanner::on_prepare},
-      {"DEALLOCATE", &StatementScanner::on_prepare}, {"KILL", &StatementScanner::on_kill},
-      {"GET", &StatementScanner::on_get},          {"IF", &StatementScanner::on_compound},
-      {"CASE", &StatementScanner::on_compound},    {"LOOP", &StatementScanner::on_compound},
-      {"WHILE", &StatementScanner::on_compound},   {"REPEAT", &StatementScanner::on_compound},
-      {"FOR", &StatementScanner::on_compound},     {"DECLARE", &StatementScanner::on_compound},
+      {"SELECT", &S::on_select},
+      {"VALUES", &S::on_select},
+      {"TABLE", &S::on_select},
+      {"WITH", &S::on_with},
+      {"SHOW", &S::on_show},
+      {"DESC", &S::on_explain},
+      {"DESCRIBE", &S::on_explain},
+      {"EXPLAIN", &S::on_explain},
+      {"ANALYZE", &S::on_analyze},
+      {"DO", &S::on_read},
+      {"HELP", &S::on_read},
+      {"SET", &S::on_set},
+      {"BEGIN", &S::on_begin},
+      {"START", &S::on_start},
+      {"XA", &S::on_xa},
+      {"COMMIT", &S::on_commit},
+      {"ROLLBACK", &S::on_rollback},
+      {"USE", &S::on_use},
+      {"CREATE", &S::on_create},
+      {"DROP", &S::on_drop},
+      {"GRANT", &S::on_account},
+      {"REVOKE", &S::on_account},
+      {"ALTER", &S::on_account},
+      {"RENAME", &S::on_account},
+      {"LOCK", &S::on_lock},
+      {"UNLOCK", &S::on_unlock},
+      {"BACKUP", &S::on_backup},
+      {"FLUSH", &S::on_flush},
+      {"PREPARE", &S::on_prepare},
+      {"EXECUTE", &S::on_prepare},
+      {"DEALLOCATE", &S::on_prepare},
+      {"KILL", &S::on_kill},
+      {"GET", &S::on_get},
+      {"IF", &S::on_compound},
+      {"CASE", &S::on_compound},
+      {"LOOP", &S::on_compound},
+      {"WHILE", &S::on_compound},
+      {"REPEAT", &S::on_compound},
+      {"FOR", &S::on_compound},
+      {"DECLARE", &S::on_compound},
   };
   for (const HeadRule& rule : kHeads) {
     if (keyword.is_word(rule.keyword)) {
@@ -92,8 +113,8 @@ void StatementScanner::on_show() {
   kind_ = Kind::Read;
   account_names_ = true;  // SHOW GRANTS FOR u@h
   const Token& t = ts_.peek();
-  if (t.is_word("WARNINGS") || t.is_word("ERRORS") || t.is_word("COUNT") ||
-      t.is_word("PROFILE") || t.is_word("PROFILES")) {
+  if (t.is_word("WARNINGS") || t.is_word("ERRORS") || t.is_word("COUNT") || t.is_word("PROFILE") ||
+      t.is_word("PROFILES")) {
     flags_ |= kLastStatementInfo;
   }
 }

@@ -97,14 +97,14 @@ class StatementScanner {
   uint32_t flags_ = kNone;
   Kind kind_ = Kind::Write;
   Mode mode_ = Mode::Plain;
-  size_t depth_ = 0;             // parenthesis depth
-  bool scan_flags_ = true;       // off inside stored-program definitions
-  bool account_names_ = false;   // `word@host` is an account (GRANT, CREATE USER, ...)
-  bool flush_tables_ = false;    // FLUSH TABLES: look for WITH READ LOCK / FOR EXPORT
-  bool saw_select_ = false;      // WITH without a depth-0 main keyword: read if true
-  bool redispatch_ = false;      // head handler wants the next keyword dispatched too
+  size_t depth_ = 0;            // parenthesis depth
+  bool scan_flags_ = true;      // off inside stored-program definitions
+  bool account_names_ = false;  // `word@host` is an account (GRANT, CREATE USER, ...)
+  bool flush_tables_ = false;   // FLUSH TABLES: look for WITH READ LOCK / FOR EXPORT
+  bool saw_select_ = false;     // WITH without a depth-0 main keyword: read if true
+  bool redispatch_ = false;     // head handler wants the next keyword dispatched too
   bool assignment_start_ = false;
-  bool global_scope_ = false;    // current SET assignment is GLOBAL/PERSIST
+  bool global_scope_ = false;  // current SET assignment is GLOBAL/PERSIST
 };
 
 }  // namespace sluice::router_detail

@@ -49,7 +49,8 @@ TEST_CASE("classifier: plain reads") {
   CHECK(is_read("EXPLAIN UPDATE t SET a = 1"));
   CHECK(is_read("EXPLAIN FORMAT=JSON DELETE FROM t"));
   CHECK(is_read("WITH c AS (SELECT 1) SELECT * FROM c"));
-  CHECK(is_read("WITH RECURSIVE c (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c"));
+  CHECK(
+      is_read("WITH RECURSIVE c (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c"));
   CHECK(is_read("WITH c AS (SELECT 1) (SELECT * FROM c)"));
   CHECK(is_read("VALUES (1, 2), (3, 4)"));
   CHECK(is_read("TABLE t"));
@@ -137,6 +138,9 @@ TEST_CASE("classifier: strings, identifiers and word boundaries") {
   CHECK(is_write("selected * from t"));
   CHECK(is_write("SELECTX 1"));
   CHECK(is_read("SELECT x FROM t WHERE a = 'unterminated"));
+  // Numbers end where the server ends them; digits running into letters are a name.
+  CHECK(is_read("SELECT 1e5, 0x1F, 0b01, 1.5e-3, .5, 1abc FROM t"));
+  CHECK(is_write("SELECT * FROM t WHERE a = 1.5FOR UPDATE"));
 }
 
 TEST_CASE("classifier: SELECTs that must go to the writer") {
@@ -300,8 +304,7 @@ TEST_CASE("classifier: multi-statements") {
   CHECK(!has("SELECT ';' FROM t", kMultiStatement));
   CHECK(!has("SELECT 1 /* ; SELECT 2 */", kMultiStatement));
   CHECK(flags("SET autocommit=0; BEGIN; SELECT @x") ==
-        (kMultiStatement | kSetStatement | kSetAutocommit | kBeginsTransaction |
-         kUserVariable));
+        (kMultiStatement | kSetStatement | kSetAutocommit | kBeginsTransaction | kUserVariable));
   CHECK(has("SELECT 1;;SELECT 2", kMultiStatement));
   CHECK(has("CREATE PROCEDURE p() SELECT 1; SELECT 2", kMultiStatement));
   // A stored-program body is one statement, and is not executed now.
@@ -367,7 +370,8 @@ TEST_CASE("classifier: every prefix of tricky statements") {
 TEST_CASE("classifier: random bytes never break it") {
   std::mt19937 rng(20240607u);
   // Half uniform bytes, half drawn from the bytes that change lexer state.
-  const std::string_view alphabet = "'\"`\\/*!M-#@ \n\t;()=,.:0123456789selctSELCTFORUPDATEINTO\x80\xff";
+  const std::string_view alphabet =
+      "'\"`\\/*!M-#@ \n\t;()=,.:0123456789selctSELCTFORUPDATEINTO\x80\xff";
   std::string buf;
   size_t reads = 0;
   for (int i = 0; i < 20000; ++i) {
@@ -375,8 +379,7 @@ TEST_CASE("classifier: random bytes never break it") {
     const size_t len = rng() % 64;
     const bool uniform = (i % 2) == 0;
     for (size_t j = 0; j < len; ++j) {
-      buf.push_back(uniform ? static_cast<char>(rng() & 0xff)
-                            : alphabet[rng() % alphabet.size()]);
+      buf.push_back(uniform ? static_cast<char>(rng() & 0xff) : alphabet[rng() % alphabet.size()]);
     }
     const sluice::Classification c = classify_exact(buf);
     REQUIRE((c.route == Route::Write || (c.flags & sluice::kForcesWriter) == 0));

@@ -82,7 +82,13 @@ def cluster():
     os.chmod(base, 0o755)
     c = h.Cluster(script, base, h.PORT_BASE)
     try:
-        c.up()
+        try:
+            c.up()
+        except AssertionError as first:
+            # `up` is idempotent; one retry absorbs a transient failure (seen: parallel
+            # mariadb-install-db runs on a loaded machine). A second failure is real.
+            print(f"cluster.sh up failed once, retrying:\n{first}")
+            c.up()
     except BaseException:
         if not keep:
             subprocess.run([str(script), "down", "--base", str(base), "--port-base", str(h.PORT_BASE)],

@@ -1,8 +1,6 @@
 // Head phase of the statement scanner: what the leading keywords of a statement say.
 // Each on_<kw>() runs with its keyword already taken and looks at most three tokens ahead
 // (or a bounded number, for CREATE/EXPLAIN modifiers), so the head is O(1) per statement.
-#include <iterator>
-
 #include "statement_scanner.h"
 
 namespace sluice::router_detail {

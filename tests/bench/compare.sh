@@ -174,9 +174,23 @@ stop_pid() {  # stop_pid PID NAME: TERM, wait up to 10 s, then KILL
   wait "$pid" 2>/dev/null
 }
 
+CHILD_PID=""   # the sysbench / idle_clients.py run in progress, if any
+
+# Runs a command in the background and waits for it: unlike a foreground command, `wait`
+# returns as soon as a signal arrives, so Ctrl-C or TERM stops the run at once.
+run_child() {
+  "$@" &
+  CHILD_PID=$!
+  wait "$CHILD_PID"
+  local rc=$?
+  CHILD_PID=""
+  return "$rc"
+}
+
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  [[ -n "$CHILD_PID" ]] && stop_pid "$CHILD_PID" "running benchmark"
   [[ -n "$SLUICE_PID" ]] && stop_pid "$SLUICE_PID" sluice
   [[ -n "$HAPROXY_PID" ]] && stop_pid "$HAPROXY_PID" haproxy
   local p
@@ -315,7 +329,7 @@ else
   sysbench oltp_common "${SB_CONN[@]}" --mysql-port="$PRIMARY_PORT" --tables="$TABLES" \
     cleanup >>"$LOG" 2>&1
   pthreads=$(( TABLES < 4 ? TABLES : 4 ))
-  sysbench oltp_common "${SB_CONN[@]}" --mysql-port="$PRIMARY_PORT" --tables="$TABLES" \
+  run_child sysbench oltp_common "${SB_CONN[@]}" --mysql-port="$PRIMARY_PORT" --tables="$TABLES" \
     --table-size="$TABLE_SIZE" --threads="$pthreads" prepare >>"$LOG" 2>&1 \
     || die "sysbench prepare failed (see $LOG)"
 fi
@@ -549,11 +563,11 @@ run_one() {  # run_one WORKLOAD TARGET ROUND
             --table-size="$TABLE_SIZE" --threads="$THREADS" --db-ps-mode="$PS_MODE"
             --report-interval=0 --percentile=95 "${SB_EXTRA[@]}")
   if (( WARMUP > 0 )); then
-    timeout -k 5 $((WARMUP + 60)) "${sb[@]}" --time="$WARMUP" run >"$raw.warmup.txt" 2>&1
+    run_child timeout -k 5 $((WARMUP + 60)) "${sb[@]}" --time="$WARMUP" run >"$raw.warmup.txt" 2>&1
   fi
   local p0 s0 p1 s1
   p0=$(cpu_ticks "$ppid"); s0=$(cpu_ticks "$SERVER_PID")
-  timeout -k 5 $((TIME + 60)) "${sb[@]}" --time="$TIME" run >"$raw.txt" 2>&1
+  run_child timeout -k 5 $((TIME + 60)) "${sb[@]}" --time="$TIME" run >"$raw.txt" 2>&1
   rc=$?
   p1=$(cpu_ticks "$ppid"); s1=$(cpu_ticks "$SERVER_PID")
   local rss queries qps p95 secs errs note pt="" st=""
@@ -613,7 +627,7 @@ if (( IDLE_CLIENTS > 0 )); then
     pid=$(proxy_pid_of "$t"); [[ "$t" == direct ]] && pid=$SERVER_PID
     [[ -n "$pid" ]] || continue
     log "opening $IDLE_CLIENTS idle clients to $t"
-    timeout -k 5 600 "$PY" "$HERE/idle_clients.py" --port "${TARGET_PORT[$t]}" -n "$IDLE_CLIENTS" \
+    run_child timeout -k 5 600 "$PY" "$HERE/idle_clients.py" --port "${TARGET_PORT[$t]}" -n "$IDLE_CLIENTS" \
       --user "$DB_USER" --password "$DB_PASSWORD" --db "$DB_NAME" --pids "$pid" \
       --server-port "$PRIMARY_PORT" --label "$t" --measured-pid "$pid" \
       >>"$OUT/idle.jsonl" 2>>"$LOG" \

@@ -595,20 +595,9 @@ run_one() {  # run_one WORKLOAD TARGET ROUND
   fi
 }
 
-for w in "${WORKLOAD_LIST[@]}"; do
-  for ((round = 1; round <= ROUNDS; round++)); do
-    for t in "${TARGET_LIST[@]}"; do
-      if [[ -n "${TARGET_NOTE[$t]:-}" ]]; then
-        record "$w" "$t" "$round" FAIL "" "" "" "" "" "" "" "" "${TARGET_NOTE[$t]}"
-        continue
-      fi
-      log "running $w against $t (round $round/$ROUNDS, ${TIME}s)"
-      run_one "$w" "$t" "$round"
-    done
-  done
-done
-
 # ---------------------------------------------------------------- idle clients
+# Before the benchmarks: memory that earlier sessions freed would otherwise be reused by
+# the idle clients and hide their cost.
 if (( IDLE_CLIENTS > 0 )); then
   max_conn=$(sql "$PRIMARY_PORT" "SELECT @@max_connections" 2>/dev/null || echo 0)
   for t in "${TARGET_LIST[@]}"; do
@@ -636,6 +625,20 @@ if (( IDLE_CLIENTS > 0 )); then
              "$t" "$IDLE_CLIENTS" "idle_clients.py failed (see compare.log)" >>"$OUT/idle.jsonl"; }
   done
 fi
+
+# ---------------------------------------------------------------- benchmarks
+for w in "${WORKLOAD_LIST[@]}"; do
+  for ((round = 1; round <= ROUNDS; round++)); do
+    for t in "${TARGET_LIST[@]}"; do
+      if [[ -n "${TARGET_NOTE[$t]:-}" ]]; then
+        record "$w" "$t" "$round" FAIL "" "" "" "" "" "" "" "" "${TARGET_NOTE[$t]}"
+        continue
+      fi
+      log "running $w against $t (round $round/$ROUNDS, ${TIME}s)"
+      run_one "$w" "$t" "$round"
+    done
+  done
+done
 
 # ---------------------------------------------------------------- report
 "$PY" "$HERE/report.py" "$OUT" | tee "$OUT/report.md"

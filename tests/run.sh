@@ -4,6 +4,7 @@
 #     e.g. tests/run.sh                 everything
 #          tests/run.sh --unit          build + unit tests (ctest) only
 #          tests/run.sh -k pool -x      e2e arguments go to pytest
+#          tests/run.sh tests/e2e/test_pool.py   only these test paths (else tests/e2e)
 # Steps: install missing Debian packages (deploy/packages.txt: build, plus cluster + test
 # unless --unit), build into build/ (Release; -DSLUICE_WERROR=ON when CI=true), ctest, then
 # `/usr/bin/python3 -m pytest tests/e2e -q` (its conftest starts and stops its own MariaDB
@@ -18,15 +19,27 @@ set -uo pipefail
 SLUICE_PROG=tests/run.sh  # used by lib.sh
 # shellcheck source=deploy/lib.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../deploy/lib.sh"
+ORIG_PWD=$PWD
 cd "$SLUICE_ROOT" || exit 1
 
 UNIT_ONLY=0
 PYTEST_ARGS=()
+E2E_PATHS=(tests/e2e)   # replaced by test paths given on the command line
 for arg in "$@"; do
   case "$arg" in
     --unit) UNIT_ONLY=1 ;;
     --help) sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) PYTEST_ARGS+=("$arg") ;;
+    -*) PYTEST_ARGS+=("$arg") ;;
+    *)
+      # A test path (file, dir, file::test), relative to where we were called from.
+      case "$arg" in /*) p=$arg ;; *) p="$ORIG_PWD/$arg" ;; esac
+      if [ -e "${p%%::*}" ]; then
+        [ "${E2E_PATHS[0]}" = tests/e2e ] && E2E_PATHS=()
+        E2E_PATHS+=("$p")
+      else
+        PYTEST_ARGS+=("$arg")
+      fi
+      ;;
   esac
 done
 if [ $UNIT_ONLY = 1 ] && [ ${#PYTEST_ARGS[@]} -gt 0 ]; then
@@ -118,7 +131,7 @@ if [ $UNIT_ONLY = 0 ]; then
       # SIGINT: pytest treats it as ^C and still runs fixture teardown (stops its cluster).
       timeout_cmd=(timeout --foreground -s INT -k 120 "$limit")
     fi
-    "${timeout_cmd[@]}" /usr/bin/python3 -m pytest tests/e2e -q \
+    "${timeout_cmd[@]}" /usr/bin/python3 -m pytest "${E2E_PATHS[@]}" -q \
       --junitxml="$WORK/e2e.xml" "${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"}"
     rc=$?
     JUNIT_FAILS=0

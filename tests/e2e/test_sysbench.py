@@ -2,6 +2,12 @@
 
 Defaults keep the suite short (20 s, 16 threads); the issue's acceptance run is
 SLUICE_E2E_SYSBENCH_SECONDS=60 SLUICE_E2E_SYSBENCH_THREADS=32. Deselect with -m 'not sysbench'.
+
+Deadlocks: with sysbench's default --rand-type=special, 2 tables of 10000 rows and 16 threads,
+MariaDB itself (no proxy) answers a few statements with 1213 Deadlock, which sysbench counts as
+"ignored errors" (measured: 3-5 per 20 s run directly on the primary). --rand-type=uniform makes
+that rare, and an ignored error is excused only when the primary's Innodb_deadlocks counter
+rose by at least as much during the run: anything else is Sluice's.
 """
 import os
 import re
@@ -25,6 +31,14 @@ def _sysbench(port, action, *extra, timeout=120):
     return h.run(cmd, timeout=timeout, check=False)
 
 
+def _deadlocks() -> int:
+    m = h.monitor_conn(PRIMARY_PORT)
+    try:
+        return int(h.query(m, "SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'")[0][1])
+    finally:
+        m.close()
+
+
 def _stat(out: str, name: str) -> int:
     m = re.search(rf"^\s*{name}:\s+(\d+)", out, re.M)
     assert m, f"no '{name}:' line in sysbench output:\n{out[-3000:]}"
@@ -42,17 +56,21 @@ def test_sysbench_oltp_read_write(sluice):
     assert cp.returncode == 0, cp.stdout + cp.stderr
     h.wait_replicas_caught_up(timeout=120)
 
+    deadlocks_before = _deadlocks()
     cp = _sysbench(sluice.port, "run", f"--threads={THREADS}", f"--time={SECONDS}",
-                   "--report-interval=0", "--rand-seed=1", timeout=SECONDS + 120)
+                   "--report-interval=0", "--rand-type=uniform", timeout=SECONDS + 120)
+    deadlocks = _deadlocks() - deadlocks_before
     out = cp.stdout + cp.stderr
     assert cp.returncode == 0, f"sysbench run failed ({cp.returncode}):\n{out[-4000:]}"
     errors, reconnects = _stat(out, "ignored errors"), _stat(out, "reconnects")
     transactions, queries = _stat(out, "transactions"), _stat(out, "total")
     summary = (f"{THREADS} threads, {SECONDS}s: transactions={transactions} queries={queries} "
-               f"errors={errors} reconnects={reconnects}")
+               f"errors={errors} reconnects={reconnects} (InnoDB deadlocks on the primary "
+               f"during the run: {deadlocks})")
     print(summary)
     assert transactions > 0, summary
-    assert (errors, reconnects) == (0, 0), f"{summary}\n{out[-3000:]}"
+    assert reconnects == 0, f"{summary}\n{out[-3000:]}"
+    assert errors <= deadlocks, f"{summary}: errors not explained by server deadlocks\n{out[-3000:]}"
 
     # The replicas apply everything and end up with exactly the primary's contents.
     h.wait_replicas_caught_up(timeout=120)

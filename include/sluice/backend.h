@@ -55,6 +55,8 @@ class BackendConn final : public PooledConn, private StreamHandler {
   FdStream& stream() { return stream_; }
   uint32_t capabilities() const { return caps_; }
   uint32_t thread_id() const { return thread_id_; }
+  // MariaDB extended column metadata is on (libmysqlclient always asks MariaDB for it).
+  bool ext_metadata() const { return ext_metadata_; }
 
   // Opens the connection on `worker`'s loop. `done(ok, errno, message)` runs on that loop.
   using ConnectDone = std::function<void(bool ok, unsigned err, const std::string& message)>;
@@ -92,6 +94,7 @@ class BackendConn final : public PooledConn, private StreamHandler {
   MYSQL* connect_ret_ = nullptr;
   uint32_t caps_ = 0;
   uint32_t thread_id_ = 0;
+  bool ext_metadata_ = false;
   Worker* worker_ = nullptr;
   FdStream stream_;
   BackendListener* user_ = nullptr;

@@ -5,9 +5,12 @@
 // the response grammar of COM_QUERY (OK | ERR | LOCAL INFILE | result sets, chained by
 // SERVER_MORE_RESULTS_EXISTS), COM_FIELD_LIST and single-packet replies.
 // Rewrites only what a client did not negotiate: OK packets carrying session-tracking
-// data are rebuilt without it for clients lacking CLIENT_SESSION_TRACK.
-// Memory: only OK packets are held whole (they are small); everything else is forwarded
-// as it arrives, so memory stays bounded whatever the result size.
+// data are rebuilt without it for clients lacking CLIENT_SESSION_TRACK; MariaDB's
+// extended metadata is cut out of column definitions; progress reports (ERR 0xFFFF) are
+// dropped.
+// Memory: only OK, ERR and column-definition packets are held whole (they are small and
+// never continued past 16 MiB); rows are forwarded as they arrive, so memory stays
+// bounded whatever the result size.
 // Thread rules: plain value type, one per session.
 #pragma once
 
@@ -27,7 +30,10 @@ class ResponseScanner {
   };
 
   // forward=false swallows the response (used for commands Sluice sends on its own).
-  void begin(Kind kind, uint32_t backend_caps, uint32_t client_caps, bool forward);
+  // backend_ext_metadata: the backend negotiated MariaDB's extended column metadata, which
+  // no client of Sluice has (Sluice announces itself as a MySQL server), so it is stripped.
+  void begin(Kind kind, uint32_t backend_caps, uint32_t client_caps, bool forward,
+             bool backend_ext_metadata = false);
   // Consumes bytes up to the end of the response; returns how many were used (the rest,
   // if any, is not part of this response). Appends what the client must see to `out`.
   size_t feed(std::string_view in, std::string& out);
@@ -56,7 +62,8 @@ class ResponseScanner {
   void on_packet(std::string& out);
   void on_first_packet(std::string& out);
   void on_ok(std::string& out);
-  void on_err();
+  void on_err(std::string& out);
+  void on_column(std::string& out);
   void emit_held(std::string& out);
   bool is_eof() const;
 
@@ -65,6 +72,7 @@ class ResponseScanner {
   uint32_t backend_caps_ = 0;
   uint32_t client_caps_ = 0;
   bool forward_ = true;
+  bool strip_ext_ = false;
   bool done_ = true;
   bool protocol_error_ = false;
   bool forwarded_any_ = false;

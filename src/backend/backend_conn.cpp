@@ -42,6 +42,8 @@ void BackendConn::connect(Worker& worker, uint32_t timeout_ms, ConnectDone done)
   mysql_options(mysql_, MYSQL_OPT_WRITE_TIMEOUT, &timeout_s);
   mysql_options(mysql_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   mysql_optionsv(mysql_, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", "sluice");
+  // Progress reports would arrive as ERR 0xFFFF packets that clients never asked for.
+  mysql_options(mysql_, MYSQL_INIT_COMMAND, "SET SESSION progress_report_time=0");
   unsigned long flags = CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS;
   if (id_.found_rows) flags |= CLIENT_FOUND_ROWS;
   const auto& c = server_.cfg;
@@ -98,9 +100,16 @@ void BackendConn::finish_connect() {
   unsigned err = ok ? 0 : mysql_errno(mysql_);
   std::string msg = ok ? std::string() : std::string(mysql_error(mysql_));
   auto after_watchers = [this, ok, err, msg]() {
+    if (state_ == State::kClosed) {  // closed while the connect watcher was shutting down
+      delete this;
+      return;
+    }
     if (ok) {
       caps_ = static_cast<uint32_t>(mysql_->client_flag);
       thread_id_ = static_cast<uint32_t>(mysql_thread_id(mysql_));
+      unsigned long ext = 0;
+      mariadb_get_infov(mysql_, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext);
+      ext_metadata_ = (ext & (MARIADB_CLIENT_EXTENDED_METADATA >> 32)) != 0;
       autocommit = (mysql_->server_status & SERVER_STATUS_AUTOCOMMIT) != 0;
       charset = static_cast<uint8_t>(mysql_->charset ? mysql_->charset->nr : 45);
       schema.clear();
@@ -115,6 +124,7 @@ void BackendConn::finish_connect() {
       }
     }
     auto done = std::move(connect_done_);
+    connect_done_ = nullptr;
     done(ok, err, msg);
   };
   if (connect_poll_ == nullptr) {
@@ -161,8 +171,13 @@ bool BackendConn::adopt(Worker& worker) {
 
 void BackendConn::close() {
   if (state_ == State::kClosed) return;
+  bool finishing_connect = state_ == State::kConnecting && connect_poll_ == nullptr && connect_done_ != nullptr;
   state_ = State::kClosed;
   user_ = nullptr;
+  if (finishing_connect) {
+    connect_done_ = nullptr;  // the pending watcher close deletes us
+    return;
+  }
   if (connect_poll_ != nullptr) {
     // Still connecting: the pending connect callback never runs.
     connect_done_ = nullptr;

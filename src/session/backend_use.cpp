@@ -157,7 +157,7 @@ void Session::sync_next() {
     send_command();
     return;
   }
-  scan_.begin(ResponseScanner::Kind::kSingle, conn_->capabilities(), caps_, false);
+  scan_.begin(ResponseScanner::Kind::kSingle, conn_->capabilities(), caps_, false, conn_->ext_metadata());
   std::string raw;
   proto::append_packet(raw, 0, payload);
   if (!conn_->stream().write(raw)) backend_lost("write failed");
@@ -165,7 +165,7 @@ void Session::sync_next() {
 
 void Session::send_command() {
   state_ = State::kRelaying;
-  scan_.begin(kind_, conn_->capabilities(), caps_, true);
+  scan_.begin(kind_, conn_->capabilities(), caps_, true, conn_->ext_metadata());
   if (!conn_->stream().write(cmd_raw_)) backend_lost("write failed");
 }
 

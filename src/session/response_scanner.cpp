@@ -16,7 +16,9 @@ namespace {
 constexpr size_t kHeadKeep = 512;  // enough for an ERR message or an EOF/column count
 }
 
-void ResponseScanner::begin(Kind kind, uint32_t backend_caps, uint32_t client_caps, bool forward) {
+void ResponseScanner::begin(Kind kind, uint32_t backend_caps, uint32_t client_caps, bool forward,
+                            bool backend_ext_metadata) {
+  strip_ext_ = backend_ext_metadata;
   kind_ = kind;
   phase_ = kind == Kind::kQuery ? Phase::kFirst : kind == Kind::kFieldList ? Phase::kFieldDefs : Phase::kSingle;
   backend_caps_ = backend_caps;
@@ -96,11 +98,16 @@ size_t ResponseScanner::feed(std::string_view in, std::string& out) {
 void ResponseScanner::start_packet(std::string& out) {
   started_ = true;
   hold_ = false;
-  if (!in_continuation_ && chunk_len_ < proto::kMaxChunk && !head_.empty() && head_[0] == 0x00 &&
-      (phase_ == Phase::kFirst || phase_ == Phase::kSingle)) {
-    hold_ = true;  // an OK packet: may need rewriting for this client
-    held_.assign(reinterpret_cast<const char*>(hdr_), 4);
-    return;
+  if (!in_continuation_ && chunk_len_ < proto::kMaxChunk && !head_.empty()) {
+    unsigned char b = static_cast<unsigned char>(head_[0]);
+    bool first = phase_ == Phase::kFirst || phase_ == Phase::kSingle;
+    bool column = strip_ext_ && (phase_ == Phase::kColumns || (phase_ == Phase::kFieldDefs && b != 0xfe));
+    // OK: may need rewriting; ERR: may be a progress report; column: extended metadata.
+    if ((first && b == 0x00) || b == 0xff || column) {
+      hold_ = true;
+      held_.assign(reinterpret_cast<const char*>(hdr_), 4);
+      return;
+    }
   }
   if (forward_) {
     out.append(reinterpret_cast<const char*>(hdr_), 4);
@@ -125,6 +132,7 @@ void ResponseScanner::on_packet(std::string& out) {
       on_first_packet(out);
       return;
     case Phase::kColumns:
+      if (hold_) on_column(out);
       if (--columns_left_ == 0) phase_ = Phase::kColumnsEof;
       return;
     case Phase::kColumnsEof:
@@ -134,8 +142,9 @@ void ResponseScanner::on_packet(std::string& out) {
     case Phase::kRows:
     case Phase::kFieldDefs:
       if (b == 0xff && logical_len_ < proto::kMaxChunk) {
-        on_err();
-        done_ = true;
+        on_err(out);
+      } else if (hold_) {
+        on_column(out);
       } else if (is_eof()) {
         proto::Reader r(std::string_view(head_).substr(1));
         r.int2();
@@ -146,8 +155,11 @@ void ResponseScanner::on_packet(std::string& out) {
       }
       return;
     case Phase::kSingle:
+      if (b == 0xff) {
+        on_err(out);
+        return;
+      }
       if (hold_) on_ok(out);
-      else if (b == 0xff) on_err();
       else if (is_eof()) {
         proto::Reader r(std::string_view(head_).substr(1));
         r.int2();
@@ -161,14 +173,13 @@ void ResponseScanner::on_packet(std::string& out) {
 
 void ResponseScanner::on_first_packet(std::string& out) {
   unsigned char b = head_.empty() ? 0 : static_cast<unsigned char>(head_[0]);
+  if (b == 0xff) {
+    on_err(out);
+    return;
+  }
   if (hold_) {
     on_ok(out);
     if (!(status_ & proto::kStatusMoreResults)) done_ = true;
-    return;
-  }
-  if (b == 0xff) {
-    on_err();
-    done_ = true;
     return;
   }
   if (b == 0xfb) {
@@ -217,10 +228,38 @@ void ResponseScanner::emit_held(std::string& out) {
   }
 }
 
-void ResponseScanner::on_err() {
-  auto e = proto::parse_err(head_);
+// An ERR ends the response, except a progress report (code 0xFFFF), which MariaDB sends
+// during long statements to clients that announced progress support; clients of Sluice
+// did not, so it is dropped.
+void ResponseScanner::on_err(std::string& out) {
+  hold_ = false;
+  auto e = proto::parse_err(std::string_view(held_).substr(4));
+  if (e && e->code == 0xffff) return;
   error_code_ = e ? e->code : 1105;
   error_message_ = e ? std::string(e->message) : "unparsable error packet";
+  emit_held(out);
+  done_ = true;
+}
+
+// Column definition: catalog, schema, table, org_table, name, org_name, then (with
+// MariaDB's extended metadata) one length-prefixed block that MySQL clients do not expect.
+void ResponseScanner::on_column(std::string& out) {
+  hold_ = false;
+  std::string_view payload = std::string_view(held_).substr(4);
+  proto::Reader r(payload);
+  for (int i = 0; i < 6; ++i) r.lenenc_str();
+  size_t cut_from = r.pos;
+  r.lenenc_str();
+  if (!r.ok) {
+    emit_held(out);
+    return;
+  }
+  std::string fixed(payload.substr(0, cut_from));
+  fixed.append(payload.substr(r.pos));
+  if (forward_) {
+    proto::append_packet(out, seq_, fixed);
+    forwarded_any_ = true;
+  }
 }
 
 }  // namespace sluice

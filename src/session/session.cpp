@@ -55,29 +55,39 @@ void Session::on_drained() {
 void Session::on_stream_error(int) { close("client socket error"); }
 
 // Extracts one logical packet (joining 16 MiB chunks). raw keeps the exact bytes with
-// headers, for forwarding; payload is the joined body.
+// headers, for forwarding; payload is the joined body. Nothing is copied until the whole
+// logical packet has arrived.
 bool Session::take_packet(std::string& raw, std::string& payload, uint8_t& seq) {
-  size_t pos = 0;
-  payload.clear();
+  size_t end = 0;
   while (true) {
-    if (in_.size() < pos + 4) return false;
-    auto* h = reinterpret_cast<const unsigned char*>(in_.data() + pos);
+    if (in_.size() < end + 4) return false;
+    auto* h = reinterpret_cast<const unsigned char*>(in_.data() + end);
     uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16);
-    if (pos == 0) seq = h[3];
-    if (in_.size() < pos + 4 + len) {
-      uint64_t so_far = pos + 4 + len;
-      if (so_far > worker_.runtime().config().frontend.max_packet_size + 1024) {
-        send_error(static_cast<uint8_t>(seq + 1), 1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
-        close("oversize packet");
-      }
+    end += 4 + len;
+    if (end > worker_.runtime().config().frontend.max_packet_size + size_t{1024}) {
+      send_error(static_cast<uint8_t>(in_[3] + 1), 1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
+      close("oversize packet");
       return false;
     }
-    payload.append(in_, pos + 4, len);
-    pos += 4 + len;
+    if (in_.size() < end) return false;
     if (len < proto::kMaxChunk) break;
   }
-  raw.assign(in_, 0, pos);
-  in_.erase(0, pos);
+  seq = static_cast<uint8_t>(in_[3]);
+  payload.clear();
+  payload.reserve(end);
+  for (size_t pos = 0; pos < end;) {
+    auto* h = reinterpret_cast<const unsigned char*>(in_.data() + pos);
+    uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16);
+    payload.append(in_, pos + 4, len);
+    pos += 4 + len;
+  }
+  if (end == in_.size()) {
+    raw.swap(in_);
+    in_.clear();
+  } else {
+    raw.assign(in_, 0, end);
+    in_.erase(0, end);
+  }
   return true;
 }
 

@@ -114,8 +114,10 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   bool autocommit_ = true;
   bool in_txn_ = false;
   uint32_t pins_ = 0;
+  bool lost_state_ = false;  // a held connection died while the client was idle
 
   // input
+  static constexpr size_t kMaxPipelinedInput = 1 << 20;
   std::string in_;
   bool reading_ = false;
 

@@ -231,6 +231,15 @@ void Session::relay_backend(std::string_view data) {
 void Session::backend_lost(const char* what) {
   Server* s = server_;
   LOG_WARN("session %u: backend %s %s", conn_id_, s ? s->name.c_str() : "?", what);
+  if (state_ != State::kSyncing && state_ != State::kRelaying && state_ != State::kInfile) {
+    // The held connection (transaction or pinned state) died between statements: the
+    // client is not waiting for a reply, so it hears about it on its next statement.
+    drop_backend(CloseReason::kServerDown);
+    if (pins_ != 0 || in_txn_) lost_state_ = true;
+    pins_ = 0;
+    in_txn_ = false;
+    return;
+  }
   bool nothing_sent = state_ == State::kSyncing || (state_ == State::kRelaying && !scan_.forwarded_any());
   bool safe = nothing_sent && pins_ == 0 && !in_txn_ && (state_ == State::kSyncing || cls_.route == Route::Read);
   drop_backend(CloseReason::kServerDown);

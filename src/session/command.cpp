@@ -40,6 +40,13 @@ void Session::dispatch(std::string raw, std::string payload) {
     case proto::kComInitDb:
     case proto::kComFieldList:
     case proto::kComStatistics:
+      if (lost_state_) {
+        lost_state_ = false;
+        send_error(1, 2013, "HY000",
+                   "Lost connection to backend server while the session held a transaction or session state; "
+                   "that state is gone");
+        return;
+      }
       break;
     case proto::kComStmtPrepare:
       send_error(1, 1295, "HY000", "This command is not supported in the prepared statement protocol yet (Sluice)");

@@ -112,9 +112,10 @@ void Session::process_input() {
     }
     raw.clear();
   }
-  // Stop reading while a command is in flight: pipelined commands wait in the kernel.
-  bool want = state_ != State::kClosing && state_ != State::kCheckout && state_ != State::kSyncing &&
-              state_ != State::kRelaying;
+  // Keep reading while a command is in flight (toggling the watch costs two syscalls per
+  // statement); only a client that piles up pipelined input is paused until it drains.
+  bool busy = state_ == State::kCheckout || state_ == State::kSyncing || state_ == State::kRelaying;
+  bool want = state_ != State::kClosing && (!busy || in_.size() < kMaxPipelinedInput);
   if (want != reading_) {
     reading_ = want;
     client_.want_read(want);

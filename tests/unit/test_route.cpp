@@ -1,0 +1,217 @@
+// Routing policy: which statements may go to a reader, which pin the session, and the
+// weighted choice of a server among the healthy, non-excluded ones.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/classifier.h"
+#include "sluice/config.h"
+#include "sluice/route.h"
+#include "sluice/topology.h"
+
+using sluice::Classification;
+using sluice::decide_route;
+using sluice::Hostgroup;
+using sluice::is_plain_autocommit_set;
+using sluice::Route;
+using sluice::Server;
+using sluice::ServerConfig;
+using sluice::SessionView;
+
+TEST_CASE("route: is_plain_autocommit_set accepts only a lone SET [SESSION] autocommit") {
+  for (const char* sql : {
+           "SET autocommit=0",
+           "set  @@session.autocommit = ON;",
+           "SET SESSION autocommit=1",
+           "SET @@autocommit=1",
+           "SET autocommit = OFF",
+           "  SET autocommit=true ; ",
+           "Set AutoCommit=False",
+           "SET\tautocommit\n=\n1",
+       }) {
+    CAPTURE(sql);
+    CHECK(is_plain_autocommit_set(sql));
+  }
+  for (const char* sql : {
+           "SET autocommit=0, sql_mode=''",  // a second assignment must pin
+           "SET @autocommit=1",              // a user variable
+           "SET autocommitx=1",
+           "SET autocommit=2",
+           "SET autocommit=onx",
+           "SET autocommit=1x",
+           "SET autocommit",
+           "SET autocommit=",
+           "SET GLOBAL autocommit=0",
+           "SET @@global.autocommit=0",
+           "SET @@session.sql_mode=''",
+           "SET sessionautocommit=1",
+           "SET autocommit=0; SELECT 1",
+           "SET autocommit=0;;",
+           "SETautocommit=1",
+           "SELECT 1",
+           "",
+       }) {
+    CAPTURE(sql);
+    CHECK_FALSE(is_plain_autocommit_set(sql));
+  }
+}
+
+namespace {
+
+Classification cls(Route r, uint32_t flags = sluice::kNone) {
+  Classification c;
+  c.route = r;
+  c.flags = flags;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("route: reads go to a reader only with autocommit on, outside a transaction, unpinned") {
+  const Classification read = cls(Route::Read);
+  auto d = decide_route(read, "SELECT 1", SessionView{});
+  CHECK(d.read);
+  CHECK_FALSE(d.pin);
+  CHECK_FALSE(decide_route(read, "SELECT 1", SessionView{false, false, false}).read);
+  CHECK_FALSE(decide_route(read, "SELECT 1", SessionView{true, true, false}).read);
+  CHECK_FALSE(decide_route(read, "SELECT 1", SessionView{true, false, true}).read);
+  auto w = decide_route(cls(Route::Write), "UPDATE t SET a = 1", SessionView{});
+  CHECK_FALSE(w.read);
+  CHECK_FALSE(w.pin);
+}
+
+TEST_CASE("route: statements that leave per-connection state pin the session") {
+  for (uint32_t f : {sluice::kSetStatement, sluice::kUserVariable, sluice::kTempTable, sluice::kLockTables,
+                     sluice::kGetLock, sluice::kPrepare, sluice::kFoundRows}) {
+    CAPTURE(f);
+    auto d = decide_route(cls(Route::Write, f), "x", SessionView{});
+    CHECK(d.pin);
+    CHECK_FALSE(d.read);
+    // A pinning flag keeps even a read on the session's own connection.
+    CHECK_FALSE(decide_route(cls(Route::Read, f), "x", SessionView{}).read);
+  }
+  for (uint32_t f : {sluice::kBeginsTransaction, sluice::kEndsTransaction, sluice::kUseSchema,
+                     sluice::kLastInsertId, sluice::kSetAutocommit, sluice::kUnlockTables}) {
+    CAPTURE(f);
+    CHECK_FALSE(decide_route(cls(Route::Write, f), "x", SessionView{}).pin);
+  }
+}
+
+TEST_CASE("route: SET pins, except a plain autocommit SET") {
+  const Classification set = cls(Route::Write, sluice::kSetStatement);
+  const Classification set_ac = cls(Route::Write, sluice::kSetStatement | sluice::kSetAutocommit);
+  CHECK(decide_route(set, "SET NAMES utf8mb4", SessionView{}).pin);
+  CHECK(decide_route(set, "SET sql_mode=''", SessionView{}).pin);
+  CHECK_FALSE(decide_route(set_ac, "SET autocommit=0", SessionView{}).pin);
+  CHECK_FALSE(decide_route(set_ac, "SET SESSION autocommit=1", SessionView{}).pin);
+  CHECK(decide_route(set_ac, "SET autocommit=0, sql_mode=''", SessionView{}).pin);
+  CHECK(decide_route(set_ac, "SET autocommit=0, @x=1", SessionView{}).pin);
+}
+
+TEST_CASE("route: the classifier's view of SET and user variables, end to end") {
+  auto route = [](const char* sql) { return decide_route(sluice::classify(sql), sql, SessionView{}); };
+  CHECK(route("SELECT @x").pin);
+  CHECK_FALSE(route("SELECT @x").read);
+  CHECK(route("SET @x = 1").pin);
+  CHECK(route("SET NAMES utf8mb4").pin);
+  CHECK_FALSE(route("SET autocommit=0").pin);
+  CHECK(route("SET autocommit=0, sql_mode=''").pin);
+  CHECK(route("SELECT * FROM t WHERE id = 1").read);
+  CHECK_FALSE(route("SELECT * FROM t WHERE id = 1").pin);
+  CHECK_FALSE(route("SELECT @@version").pin);  // a system variable is not session state
+}
+
+namespace {
+
+// Servers of one hostgroup, owned by the fixture.
+struct Group {
+  std::vector<std::unique_ptr<Server>> owned;
+  Hostgroup hg;
+  Server* add(uint32_t weight) {
+    ServerConfig c;
+    c.hostgroup = 20;
+    c.host = "replica" + std::to_string(owned.size() + 1);
+    c.port = 3306;
+    c.weight = weight;
+    owned.push_back(std::make_unique<Server>(c, 1));
+    hg.servers.push_back(owned.back().get());
+    return owned.back().get();
+  }
+};
+
+std::map<Server*, int> pick_many(const Hostgroup& hg, int64_t now, const std::vector<Server*>& exclude, int n) {
+  std::map<Server*, int> counts;
+  for (int i = 0; i < n; ++i) ++counts[sluice::pick_server(hg, now, exclude)];
+  return counts;
+}
+
+}  // namespace
+
+TEST_CASE("route: pick_server honours weights") {
+  Group g;
+  Server* light = g.add(1);
+  Server* heavy = g.add(3);
+  auto counts = pick_many(g.hg, 1000, {}, 10000);
+  CHECK(counts.size() == 2);
+  CHECK(counts[nullptr] == 0);
+  // Expected 2500 / 7500; one standard deviation is about 43.
+  CHECK(counts[light] > 2500 - 300);
+  CHECK(counts[light] < 2500 + 300);
+  CHECK(counts[heavy] == 10000 - counts[light]);
+
+  Server* mid = g.add(2);  // 1:3:2
+  counts = pick_many(g.hg, 1000, {}, 12000);
+  CHECK(counts[light] > 2000 - 300);
+  CHECK(counts[light] < 2000 + 300);
+  CHECK(counts[mid] > 4000 - 400);
+  CHECK(counts[mid] < 4000 + 400);
+  CHECK(counts[heavy] > 6000 - 400);
+  CHECK(counts[heavy] < 6000 + 400);
+}
+
+TEST_CASE("route: pick_server skips servers marked down until the mark expires") {
+  Group g;
+  Server* a = g.add(1);
+  Server* b = g.add(1);
+  a->mark_down(1000, 500);
+  CHECK_FALSE(a->usable(1000));
+  CHECK_FALSE(a->usable(1499));
+  auto counts = pick_many(g.hg, 1200, {}, 1000);
+  CHECK(counts[b] == 1000);
+  CHECK(counts.count(a) == 0);
+  CHECK(a->usable(1500));
+  counts = pick_many(g.hg, 1500, {}, 1000);
+  CHECK(counts[a] > 300);
+  CHECK(counts[b] > 300);
+
+  b->mark_down(2000, 1000);
+  a->mark_down(2000, 1000);
+  CHECK(sluice::pick_server(g.hg, 2500, {}) == nullptr);
+  // The last resort ignores health.
+  CHECK(sluice::any_server(g.hg, {}) == a);
+  CHECK(sluice::any_server(g.hg, {a}) == b);
+}
+
+TEST_CASE("route: pick_server and any_server honour the exclusion list") {
+  Group g;
+  Server* a = g.add(5);
+  Server* b = g.add(1);
+  Server* c = g.add(1);
+  auto counts = pick_many(g.hg, 0, {a}, 2000);
+  CHECK(counts.count(a) == 0);
+  CHECK(counts.count(nullptr) == 0);
+  CHECK(counts[b] + counts[c] == 2000);
+  CHECK(sluice::pick_server(g.hg, 0, {a, c}) == b);
+  CHECK(sluice::pick_server(g.hg, 0, {a, b, c}) == nullptr);
+  CHECK(sluice::any_server(g.hg, {a, b}) == c);
+  CHECK(sluice::any_server(g.hg, {a, b, c}) == nullptr);
+  c->mark_down(0, 100);
+  CHECK(sluice::pick_server(g.hg, 50, {a}) == b);
+
+  Hostgroup empty;
+  CHECK(sluice::pick_server(empty, 0, {}) == nullptr);
+  CHECK(sluice::any_server(empty, {}) == nullptr);
+}

@@ -484,3 +484,197 @@ def parse_cli_error(stderr: str):
     if not m:
         return None
     return int(m.group(1)), m.group(2), m.group(3).strip()
+
+
+# ---------------------------------------------------------------------------------------
+# A raw MySQL protocol client: exact control over capability flags, packet-level answers
+# ---------------------------------------------------------------------------------------
+
+class Caps:
+    LONG_PASSWORD = 0x1
+    LONG_FLAG = 0x4
+    CONNECT_WITH_DB = 0x8
+    PROTOCOL_41 = 0x200
+    TRANSACTIONS = 0x2000
+    SECURE_CONNECTION = 0x8000
+    MULTI_STATEMENTS = 0x10000
+    MULTI_RESULTS = 0x20000
+    PLUGIN_AUTH = 0x80000
+    PLUGIN_AUTH_LENENC = 0x200000
+    SESSION_TRACK = 0x800000
+    DEPRECATE_EOF = 0x1000000
+    BASE = (LONG_PASSWORD | LONG_FLAG | PROTOCOL_41 | TRANSACTIONS | SECURE_CONNECTION
+            | PLUGIN_AUTH | PLUGIN_AUTH_LENENC)
+
+
+SERVER_MORE_RESULTS_EXISTS = 0x0008
+
+
+def _native_scramble(password: str, salt: bytes) -> bytes:
+    import hashlib
+    if not password:
+        return b""
+    h1 = hashlib.sha1(password.encode()).digest()
+    h2 = hashlib.sha1(h1).digest()
+    h3 = hashlib.sha1(salt + h2).digest()
+    return bytes(a ^ b for a, b in zip(h1, h3))
+
+
+def _lenenc_int(buf: bytes, pos: int):
+    b = buf[pos]
+    if b < 0xFB:
+        return b, pos + 1
+    if b == 0xFC:
+        return int.from_bytes(buf[pos + 1:pos + 3], "little"), pos + 3
+    if b == 0xFD:
+        return int.from_bytes(buf[pos + 1:pos + 4], "little"), pos + 4
+    if b == 0xFE:
+        return int.from_bytes(buf[pos + 1:pos + 9], "little"), pos + 9
+    raise ValueError(f"bad length-encoded integer 0x{b:02x}")
+
+
+class RawClient:
+    """Speaks the client side of the protocol itself (mysql_native_password only), with the
+    capability flags given, and returns each command's answer as the list of raw payloads."""
+
+    def __init__(self, port: int, caps: int = Caps.BASE, user=APP_USER, password=APP_PASSWORD,
+                 database=DB, timeout=30.0):
+        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        self.seq = 0
+        self.caps = caps | (Caps.CONNECT_WITH_DB if database else 0)
+        hs = self._read()
+        assert hs[0] == 10, f"not a v10 handshake: {hs[:16]!r}"
+        pos = hs.index(b"\0", 1) + 1
+        pos += 4  # connection id
+        salt = hs[pos:pos + 8]
+        pos += 9
+        server_caps = int.from_bytes(hs[pos:pos + 2], "little")
+        pos += 2 + 1 + 2  # caps low, charset, status
+        server_caps |= int.from_bytes(hs[pos:pos + 2], "little") << 16
+        pos += 2
+        auth_len = hs[pos]
+        pos += 1 + 10
+        part2 = max(13, auth_len - 8)
+        salt += hs[pos:pos + part2 - 1]  # trailing NUL not part of the scramble
+        pos += part2
+        self.server_caps = server_caps
+        self.server_plugin = hs[pos:].split(b"\0")[0].decode()
+        # Never claim what the server does not offer. Bit 0 (CLIENT_LONG_PASSWORD, which
+        # MariaDB calls CLIENT_MYSQL and clears in its own handshake) stays as asked.
+        self.caps &= server_caps | Caps.LONG_PASSWORD
+        auth = _native_scramble(password, salt[:20])
+        resp = (self.caps.to_bytes(4, "little") + (1 << 30).to_bytes(4, "little") + bytes([45])
+                + bytes(23) + user.encode() + b"\0" + bytes([len(auth)]) + auth)
+        if database:
+            resp += database.encode() + b"\0"
+        resp += b"mysql_native_password\0"
+        self._write(resp)
+        while True:
+            p = self._read()
+            if p[0] == 0x00:
+                break
+            if p[0] == 0xFF:
+                self.close()
+                raise RawError(p)
+            if p[0] == 0xFE:  # auth switch
+                plugin, _, data = p[1:].partition(b"\0")
+                if plugin != b"mysql_native_password":
+                    raise AssertionError(f"RawClient cannot do auth plugin {plugin!r}")
+                self._write(_native_scramble(password, data.rstrip(b"\0")[:20]))
+                continue
+            raise AssertionError(f"unexpected packet during login: {p[:32]!r}")
+
+    # -- packets
+    def _recv(self, n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            chunk = self.sock.recv(n - len(out))
+            if not chunk:
+                raise ConnectionError(f"connection closed by peer after {len(out)} of {n} bytes")
+            out += chunk
+        return bytes(out)
+
+    def _read(self) -> bytes:
+        payload = b""
+        while True:
+            hdr = self._recv(4)
+            n, seq = int.from_bytes(hdr[:3], "little"), hdr[3]
+            assert seq == self.seq, f"packet sequence id {seq}, expected {self.seq}"
+            self.seq = (self.seq + 1) & 0xFF
+            payload += self._recv(n)
+            if n < 0xFFFFFF:
+                return payload
+
+    def _write(self, payload: bytes):
+        out = bytearray()
+        while True:
+            chunk, payload = payload[:0xFFFFFF], payload[0xFFFFFF:]
+            out += len(chunk).to_bytes(3, "little") + bytes([self.seq]) + chunk
+            self.seq = (self.seq + 1) & 0xFF
+            if len(chunk) < 0xFFFFFF:
+                break
+        self.sock.sendall(out)
+
+    def _is_eof(self, p: bytes) -> bool:
+        return p[0] == 0xFE and len(p) < 9
+
+    def _status_of_end(self, p: bytes) -> int:
+        if p[0] == 0xFE and len(p) < 9 and not (self.caps & Caps.DEPRECATE_EOF):
+            return int.from_bytes(p[3:5], "little")  # EOF: warnings(2), status(2)
+        pos = 1
+        _, pos = _lenenc_int(p, pos)
+        _, pos = _lenenc_int(p, pos)
+        return int.from_bytes(p[pos:pos + 2], "little")
+
+    def command(self, cmd: int, arg: bytes = b""):
+        """Sends one command; returns the raw payloads of the whole answer (all results)."""
+        self.seq = 0
+        self._write(bytes([cmd]) + arg)
+        packets = []
+        while True:
+            p = self._read()
+            packets.append(p)
+            if p[0] == 0xFF:
+                return packets
+            if p[0] == 0x00:
+                if self._status_of_end(p) & SERVER_MORE_RESULTS_EXISTS:
+                    continue
+                return packets
+            if p[0] == 0xFB:
+                raise AssertionError("LOAD DATA LOCAL request not expected")
+            ncols, _ = _lenenc_int(p, 0)
+            for _ in range(ncols):
+                packets.append(self._read())
+            if not self.caps & Caps.DEPRECATE_EOF:
+                eof = self._read()
+                packets.append(eof)
+                assert self._is_eof(eof), f"expected EOF after column definitions: {eof[:16]!r}"
+            while True:
+                p = self._read()
+                packets.append(p)
+                if p[0] == 0xFF:
+                    return packets
+                if p[0] == 0xFE and len(p) < 0xFFFFFF and (
+                        self._is_eof(p) or self.caps & Caps.DEPRECATE_EOF):
+                    break
+            if not self._status_of_end(packets[-1]) & SERVER_MORE_RESULTS_EXISTS:
+                return packets
+
+    def query(self, sql: str):
+        return self.command(0x03, sql.encode())
+
+    def close(self):
+        try:
+            self.seq = 0
+            self._write(b"\x01")  # COM_QUIT
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class RawError(Exception):
+    def __init__(self, packet: bytes):
+        self.code = int.from_bytes(packet[1:3], "little")
+        self.sqlstate = packet[4:9].decode() if packet[3:4] == b"#" else ""
+        self.message = (packet[9:] if self.sqlstate else packet[3:]).decode("utf-8", "replace")
+        super().__init__(f"{self.code} ({self.sqlstate}): {self.message}")

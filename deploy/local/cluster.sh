@@ -300,7 +300,7 @@ wait_up() {
         port=$(port_of "$name")
         if died_on_busy_port "$name"; then
           if [ "${START_TRIES[$name]}" -lt 5 ] && [ $SECONDS -lt $deadline ]; then
-            holders=$(ss -Htan "sport = :$port" 2>/dev/null | awk '{printf "%s%s %s->%s", NR > 1 ? "; " : "", $1, $4, $5}')
+            holders=$(ss -Htan "sport = :$port" 2>/dev/null | awk '{printf "%s%s %s->%s", (NR > 1 ? "; " : ""), $1, $4, $5}')
             msg "$name: port $port is busy (${holders:-no visible socket: a closed client socket may still hold it}), retrying in 1s"
             sleep 1
             start_server "$name"

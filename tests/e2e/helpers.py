@@ -351,7 +351,7 @@ class SluiceProcess:
         return self
 
     def wait_ready(self, timeout: float):
-        """Ready = a client can log in and run a statement (polled, not slept)."""
+        """Ready = a client can log in and ping (polled, not slept)."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -363,7 +363,7 @@ class SluiceProcess:
                     c = connect(self.port, user=self.user, password=self.password,
                                 database=None, connect_timeout=3, read_timeout=5)
                     try:
-                        query(c, "SELECT 1")
+                        c.ping(reconnect=False)  # not a query: readiness must not depend on routing
                         return
                     finally:
                         c.close()

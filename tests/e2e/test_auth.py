@@ -55,3 +55,27 @@ def test_client_with_other_auth_plugin_logs_in(sluice_factory, cclient, announce
     assert cp.returncode == 1 and "ERROR 1045 (28000)" in cp.stderr, cp.stderr
     cp = h.mariadb_cli(s.port, f"--default-auth={client}", "-N", "-e", "SELECT 8")
     assert (cp.returncode, cp.stdout) == (0, "8\n"), cp.stderr
+
+
+def test_backend_logins_use_the_clients_own_user(sluice_factory, make_user):
+    """Backends log in as the client's user, so server-side grants keep working: e2e_grants
+    has rights on sluice_test only."""
+    user, password = make_user("e2e_grants")
+    s = sluice_factory({"users": [{"username": h.APP_USER, "password": h.APP_PASSWORD},
+                                  {"username": user, "password": password}]})
+    for _ in range(2):  # interleaved, so pooled connections of one user could leak to the other
+        for u, pw in ((user, password), (h.APP_USER, h.APP_PASSWORD)):
+            c = h.connect(s.port, user=u, password=pw)
+            try:
+                assert h.scalar(c, "SELECT CURRENT_USER()") == f"{u}@%"
+                h.query(c, "BEGIN")
+                assert h.scalar(c, "SELECT CURRENT_USER()") == f"{u}@%", "on the primary"
+                h.query(c, "COMMIT")
+                if u == user:
+                    with pytest.raises(pymysql.err.MySQLError) as ei:
+                        h.query(c, "SELECT COUNT(*) FROM mysql.db")
+                    assert h.mysql_error(ei.value)[0] == 1142, ei.value
+                else:
+                    assert h.scalar(c, "SELECT COUNT(*) FROM mysql.db") >= 0
+            finally:
+                c.close()

@@ -179,3 +179,47 @@ def test_write_on_replica_is_refused_by_cluster(cluster):
         assert h.mysql_error(ei.value)[0] == 1290, ei.value
     finally:
         d.close()
+
+
+def _dead_ports(n=2):
+    """Ports in the cluster's neighbourhood where nothing listens (replicas that are down)."""
+    ports = [p for p in range(h.PORT_BASE + 80, h.PORT_BASE + 99) if h.port_is_free(p)
+             and not h.tcp_accepts(p)]
+    assert len(ports) >= n
+    return ports[:n]
+
+
+def _servers_with_dead_replicas():
+    d1, d2 = _dead_ports()
+    return [{"hostgroup": h.WRITER_HG, "host": h.HOST, "port": PRIMARY_PORT},
+            {"hostgroup": h.READER_HG, "host": h.HOST, "port": d1},
+            {"hostgroup": h.READER_HG, "host": h.HOST, "port": d2}]
+
+
+def test_reads_fall_back_to_primary_without_replicas(sluice_factory):
+    s = sluice_factory({"servers": _servers_with_dead_replicas()}, wait_for_replicas=False)
+    answers, errors = [], []
+    for _ in range(20):
+        try:
+            answers.append(h.one_shot(s.port, "SELECT @@port")[0][0])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+    assert not errors, f"{len(errors)} of 20 reads failed with no replica up: {errors[:3]}"
+    assert set(answers) == {PRIMARY_PORT}, answers
+
+
+def test_reads_without_replicas_fail_when_fallback_is_off(sluice_factory):
+    s = sluice_factory({"servers": _servers_with_dead_replicas(),
+                        "routing": {"reads_fallback_to_writer": False}}, wait_for_replicas=False)
+    c = h.connect(s.port)
+    try:
+        with pytest.raises(pymysql.err.MySQLError) as ei:
+            h.query(c, "SELECT @@port")
+        code, msg = h.mysql_error(ei.value)
+        assert code and msg, (code, msg)
+        # Writes and transactions still work on the same client connection.
+        h.query(c, "BEGIN")
+        assert h.scalar(c, "SELECT @@port") == PRIMARY_PORT
+        h.query(c, "COMMIT")
+    finally:
+        c.close()

@@ -375,7 +375,8 @@ TEST_CASE("protocol: tracked_schema") {
   std::string vars = entry(proto::kTrackSystemVariables, sysvar);
   std::string change = entry(proto::kTrackStateChange, "1");
 
-  auto s = proto::tracked_schema(vars + change + entry(proto::kTrackSchema, "shop"));
+  const std::string block = vars + change + entry(proto::kTrackSchema, "shop");
+  auto s = proto::tracked_schema(block);
   REQUIRE(s);
   CHECK(*s == "shop");
   CHECK_FALSE(proto::tracked_schema(vars + change));

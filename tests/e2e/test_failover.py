@@ -122,6 +122,7 @@ def test_replica_killed_during_reads(cluster, sluice, sluice_factory):
         report.append(f"{r.name_()}: after kill {len(oks)} ok {counts}, {len(errs)} errors "
                       f"{errs[:3]}, client connections closed by Sluice: {r.client_conn_closed}")
     summary = "\n".join(report)
+    print(summary)
     for r in readers:
         oks, errs = r.ok_ports(t_kill), r.errors(t_kill)
         assert len(errs) <= MAX_ERRORS_AFTER_KILL, f"too many errors after the kill:\n{summary}"

@@ -68,9 +68,10 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void deny_access(uint8_t seq);
 
   // ---- commands (command.cpp) ----
-  void dispatch(std::string raw, std::string payload);
+  void dispatch();  // the command in cmd_raw_ / cmd_payload_
   void run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind);
   void finish_command();
+  void trim_buffers();
   void fail_command(uint16_t code, std::string_view state, const std::string& msg);
 
   // ---- backend use (backend_use.cpp) ----

@@ -9,7 +9,8 @@
 
 namespace sluice {
 
-void Session::dispatch(std::string raw, std::string payload) {
+void Session::dispatch() {
+  const std::string& payload = cmd_payload_;
   if (payload.empty()) {
     send_error(1, 1047, "08S01", "Unknown command");
     return;
@@ -58,8 +59,6 @@ void Session::dispatch(std::string raw, std::string payload) {
       send_error(1, 1047, "08S01", "Unknown command (not supported by Sluice yet)");
       return;
   }
-  cmd_raw_ = std::move(raw);
-  cmd_payload_ = std::move(payload);
   tried_.clear();
   Hostgroup* hg = &topo.writer();
   ResponseScanner::Kind kind = ResponseScanner::Kind::kSingle;
@@ -115,18 +114,24 @@ void Session::finish_command() {
   if (cmd_type_ == proto::kComQuery && !scan_.error() && scan_.last_insert_id() != 0) pins_ |= kPinInsertId;
   if (server_ != nullptr) server_->busy.fetch_sub(1, std::memory_order_relaxed);
   if (conn_ != nullptr && pins_ == 0 && !in_txn_) release_backend();
-  cmd_raw_.clear();
-  cmd_payload_.clear();
+  trim_buffers();
   state_ = State::kReady;
   process_input();
+}
+
+// A big statement must not leave its buffer behind for the rest of the session.
+void Session::trim_buffers() {
+  constexpr size_t kKeep = 64 * 1024;
+  if (cmd_raw_.capacity() > kKeep) std::string().swap(cmd_raw_);
+  if (cmd_payload_.capacity() > kKeep) std::string().swap(cmd_payload_);
+  if (in_.empty() && in_.capacity() > kKeep) std::string().swap(in_);
 }
 
 void Session::fail_command(uint16_t code, std::string_view state, const std::string& msg) {
   LOG_DEBUG("session %u: %s", conn_id_, msg.c_str());
   // Mid-response, the error continues the client's sequence; otherwise it is the reply.
   send_error(scan_.forwarded_any() ? scan_.next_seq() : 1, code, state, msg);
-  cmd_raw_.clear();
-  cmd_payload_.clear();
+  trim_buffers();
   state_ = State::kReady;
   process_input();
 }

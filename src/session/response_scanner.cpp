@@ -13,7 +13,9 @@
 
 namespace sluice {
 namespace {
-constexpr size_t kHeadKeep = 512;  // enough for an ERR message or an EOF/column count
+// Enough for an EOF (5 bytes) or a column count (<= 9); fits std::string's inline buffer.
+// ERR and OK packets are held whole instead.
+constexpr size_t kHeadKeep = 15;
 }
 
 void ResponseScanner::begin(Kind kind, uint32_t backend_caps, uint32_t client_caps, bool forward,

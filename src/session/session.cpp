@@ -81,36 +81,30 @@ bool Session::take_packet(std::string& raw, std::string& payload, uint8_t& seq) 
     payload.append(in_, pos + 4, len);
     pos += 4 + len;
   }
-  if (end == in_.size()) {
-    raw.swap(in_);
-    in_.clear();
-  } else {
-    raw.assign(in_, 0, end);
-    in_.erase(0, end);
-  }
+  raw.assign(in_, 0, end);
+  in_.erase(0, end);
   return true;
 }
 
 void Session::process_input() {
-  std::string raw, payload;
   uint8_t seq = 0;
+  // cmd_raw_/cmd_payload_ keep their capacity across statements: no allocation per query.
   while (state_ == State::kGreeting || state_ == State::kAuthSwitch || state_ == State::kReady ||
          state_ == State::kInfile) {
-    if (!take_packet(raw, payload, seq)) break;
+    if (!take_packet(cmd_raw_, cmd_payload_, seq)) break;
     switch (state_) {
-      case State::kGreeting: on_handshake_response(payload, seq); break;
-      case State::kAuthSwitch: on_auth_switch_response(payload, seq); break;
-      case State::kReady: dispatch(std::move(raw), std::move(payload)); break;
+      case State::kGreeting: on_handshake_response(cmd_payload_, seq); break;
+      case State::kAuthSwitch: on_auth_switch_response(cmd_payload_, seq); break;
+      case State::kReady: dispatch(); break;
       case State::kInfile:
-        if (conn_ != nullptr) conn_->stream().write(raw);
-        if (payload.empty()) {  // the empty packet ends the file
+        if (conn_ != nullptr) conn_->stream().write(cmd_raw_);
+        if (cmd_payload_.empty()) {  // the empty packet ends the file
           state_ = State::kRelaying;
           scan_.resume_after_infile();
         }
         break;
       default: break;
     }
-    raw.clear();
   }
   // Keep reading while a command is in flight (toggling the watch costs two syscalls per
   // statement); only a client that piles up pipelined input is paused until it drains.

@@ -51,12 +51,18 @@ class BackendConn final : public PooledConn, private StreamHandler {
   ~BackendConn() override;
 
   Server& server() const { return server_; }
+  // Pool identity: the login plus whether a default schema is selected. A connection
+  // that has one cannot go back to "no database", so it only serves clients that use one.
+  static std::string identity_for(const std::string& login_key, bool has_schema);
+  void refresh_identity() { identity = identity_for(login_key_, !schema.empty()); }
   State state() const { return state_; }
   FdStream& stream() { return stream_; }
   uint32_t capabilities() const { return caps_; }
   uint32_t thread_id() const { return thread_id_; }
   // MariaDB extended column metadata is on (libmysqlclient always asks MariaDB for it).
   bool ext_metadata() const { return ext_metadata_; }
+  // MariaDB's cache-metadata capability: column counts carry a "metadata follows" byte.
+  bool cache_metadata() const { return cache_metadata_; }
 
   // Opens the connection on `worker`'s loop. `done(ok, errno, message)` runs on that loop.
   using ConnectDone = std::function<void(bool ok, unsigned err, const std::string& message)>;
@@ -89,12 +95,14 @@ class BackendConn final : public PooledConn, private StreamHandler {
 
   Server& server_;
   BackendIdentity id_;
+  std::string login_key_;
   State state_ = State::kConnecting;
   MYSQL* mysql_ = nullptr;
   MYSQL* connect_ret_ = nullptr;
   uint32_t caps_ = 0;
   uint32_t thread_id_ = 0;
   bool ext_metadata_ = false;
+  bool cache_metadata_ = false;
   Worker* worker_ = nullptr;
   FdStream stream_;
   BackendListener* user_ = nullptr;

@@ -46,6 +46,7 @@ enum StmtFlag : uint32_t {
   kSelectInto = 1u << 16,         // SELECT ... INTO (OUTFILE|DUMPFILE|@var|anything in a SELECT)
   kLockingRead = 1u << 17,        // FOR UPDATE / LOCK IN SHARE MODE / FOR SHARE
   kKill = 1u << 18,               // KILL ...
+  kCall = 1u << 20,               // CALL proc(...): may return result sets
   // SHOW WARNINGS/ERRORS/COUNT(*) .../PROFILE(S), GET DIAGNOSTICS, ROW_COUNT(),
   // @@warning_count, @@error_count: answered from the connection that ran the previous
   // statement, so the session should send it there (SELECT/SHOW forms are routed Write).

@@ -127,6 +127,9 @@ struct OkInfo {
 std::string ok_payload(const OkInfo& ok, uint32_t client_caps);
 std::string err_payload(uint16_t code, std::string_view sqlstate, std::string_view message);
 std::string eof_payload(uint16_t warnings, uint16_t status);
+// The end-of-data marker a client negotiated: EOF, or with CLIENT_DEPRECATE_EOF an OK
+// packet whose first byte is 0xFE.
+std::string eof_payload(uint16_t warnings, uint16_t status, uint32_t client_caps);
 
 struct HandshakeV10 {
   std::string server_version;

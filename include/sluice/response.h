@@ -32,8 +32,15 @@ class ResponseScanner {
   // forward=false swallows the response (used for commands Sluice sends on its own).
   // backend_ext_metadata: the backend negotiated MariaDB's extended column metadata, which
   // no client of Sluice has (Sluice announces itself as a MySQL server), so it is stripped.
+  // backend_cache_metadata: the backend adds a "metadata follows" byte to column counts.
+  // Clients with CLIENT_DEPRECATE_EOF get no EOF after column definitions and an OK with a
+  // 0xFE head instead of the final EOF; later packets are renumbered to stay consecutive.
   void begin(Kind kind, uint32_t backend_caps, uint32_t client_caps, bool forward,
-             bool backend_ext_metadata = false);
+             bool backend_ext_metadata = false, bool backend_cache_metadata = false);
+  // The client lacks CLIENT_MULTI_RESULTS and ran CALL: a result set from the procedure is
+  // swallowed and rejected() is set, so the session answers with error 1312 as MariaDB does.
+  void reject_result_sets() { reject_results_ = true; }
+  bool rejected() const { return rejected_; }
   // Consumes bytes up to the end of the response; returns how many were used (the rest,
   // if any, is not part of this response). Appends what the client must see to `out`.
   size_t feed(std::string_view in, std::string& out);
@@ -50,6 +57,7 @@ class ResponseScanner {
   bool error() const { return error_code_ != 0; }
   uint16_t error_code() const { return error_code_; }
   const std::string& error_message() const { return error_message_; }
+  const std::string& error_state() const { return error_state_; }
   uint64_t last_insert_id() const { return last_insert_id_; }
   const std::optional<std::string>& schema_change() const { return schema_; }
   uint8_t next_seq() const { return next_seq_; }
@@ -73,6 +81,11 @@ class ResponseScanner {
   uint32_t client_caps_ = 0;
   bool forward_ = true;
   bool strip_ext_ = false;
+  bool strip_meta_flag_ = false;
+  bool deprecate_eof_ = false;
+  bool reject_results_ = false;
+  bool rejected_ = false;
+  uint8_t seq_shift_ = 0;  // packets dropped so far; later sequence ids move down by this
   bool done_ = true;
   bool protocol_error_ = false;
   bool forwarded_any_ = false;
@@ -97,6 +110,7 @@ class ResponseScanner {
   bool has_status_ = false;
   uint16_t error_code_ = 0;
   std::string error_message_;
+  std::string error_state_;
   uint64_t last_insert_id_ = 0;
   std::optional<std::string> schema_;
 };

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -32,6 +33,9 @@ RouteDecision decide_route(const Classification& c, std::string_view sql, Sessio
 // `SET [SESSION] autocommit = 0|1|ON|OFF|TRUE|FALSE` and nothing else: Sluice tracks
 // autocommit itself (from status flags) and replays it, so this needs no pinning.
 bool is_plain_autocommit_set(std::string_view sql);
+
+// "db.proc" for `CALL [db.]proc(...)`, with `schema` when unqualified (error messages).
+std::string called_procedure(std::string_view sql, const std::string& schema);
 
 // Weighted random choice among usable servers not in `exclude`; nullptr if none.
 Server* pick_server(const Hostgroup& hg, int64_t now_ms, const std::vector<Server*>& exclude);

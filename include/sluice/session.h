@@ -66,6 +66,8 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void on_auth_switch_response(std::string_view payload, uint8_t seq);
   void auth_done(bool ok, uint8_t seq, bool sha2_fast);
   void deny_access(uint8_t seq);
+  void check_login_schema(uint8_t seq);
+  bool finish_login();
 
   // ---- commands (command.cpp) ----
   void dispatch();  // the command in cmd_raw_ / cmd_payload_
@@ -107,7 +109,12 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   User* user_ = nullptr;
   bool counted_user_ = false;
   bool multi_statements_ = false;
-  std::string identity_;
+  std::string identity_schema_;     // pool identity while a schema is selected
+  std::string identity_no_schema_;  // ... and while none is
+  bool sent_password_ = false;
+  // Login waits for the schema named in the handshake to be checked on a backend.
+  bool login_pending_ = false;
+  uint8_t login_seq_ = 0;
   BackendIdentity backend_id_;
 
   // session state the client expects

@@ -22,8 +22,16 @@ std::string BackendIdentity::key() const {
   return k;
 }
 
-BackendConn::BackendConn(Server& server, BackendIdentity id) : server_(server), id_(std::move(id)) {
-  identity = id_.key();
+std::string BackendConn::identity_for(const std::string& login_key, bool has_schema) {
+  std::string k = login_key;
+  k.push_back('\0');
+  k.push_back(has_schema ? 'S' : 'N');
+  return k;
+}
+
+BackendConn::BackendConn(Server& server, BackendIdentity id)
+    : server_(server), id_(std::move(id)), login_key_(id_.key()) {
+  refresh_identity();
 }
 
 BackendConn::~BackendConn() {
@@ -110,6 +118,7 @@ void BackendConn::finish_connect() {
       unsigned long ext = 0;
       mariadb_get_infov(mysql_, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext);
       ext_metadata_ = (ext & (MARIADB_CLIENT_EXTENDED_METADATA >> 32)) != 0;
+      cache_metadata_ = (ext & (MARIADB_CLIENT_CACHE_METADATA >> 32)) != 0;
       autocommit = (mysql_->server_status & SERVER_STATUS_AUTOCOMMIT) != 0;
       charset = static_cast<uint8_t>(mysql_->charset ? mysql_->charset->nr : 45);
       schema.clear();

@@ -165,6 +165,16 @@ std::string eof_payload(uint16_t warnings, uint16_t status) {
   return p;
 }
 
+std::string eof_payload(uint16_t warnings, uint16_t status, uint32_t client_caps) {
+  if (!(client_caps & kDeprecateEof)) return eof_payload(warnings, status);
+  OkInfo ok;
+  ok.status = status;
+  ok.warnings = warnings;
+  std::string p = ok_payload(ok, client_caps);
+  p[0] = static_cast<char>(0xfe);
+  return p;
+}
+
 std::string handshake_payload(const HandshakeV10& h) {
   std::string p;
   put_int1(p, 10);

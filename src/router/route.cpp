@@ -63,6 +63,33 @@ bool is_plain_autocommit_set(std::string_view s) {
   return s.empty();
 }
 
+std::string called_procedure(std::string_view sql, const std::string& schema) {
+  skip_space(sql);
+  eat_word(sql, "call");
+  skip_space(sql);
+  std::string parts[2];
+  int n = 0;
+  while (!sql.empty() && n < 2) {
+    if (sql.front() == '`') {
+      size_t end = sql.find('`', 1);
+      if (end == std::string_view::npos) break;
+      parts[n++] = std::string(sql.substr(1, end - 1));
+      sql.remove_prefix(end + 1);
+    } else {
+      size_t end = 0;
+      while (end < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[end])) || sql[end] == '_' || sql[end] == '$'))
+        ++end;
+      if (end == 0) break;
+      parts[n++] = std::string(sql.substr(0, end));
+      sql.remove_prefix(end);
+    }
+    if (sql.empty() || sql.front() != '.') break;
+    sql.remove_prefix(1);
+  }
+  if (n == 2) return parts[0] + "." + parts[1];
+  return schema + "." + parts[0];
+}
+
 RouteDecision decide_route(const Classification& c, std::string_view sql, SessionView s) {
   RouteDecision d;
   d.pin = (c.flags & kPinningFlags) != 0 && !is_plain_autocommit_set(sql);

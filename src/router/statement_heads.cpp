@@ -62,6 +62,7 @@ void StatementScanner::dispatch(const Token& keyword) {
       {"EXECUTE", &S::on_prepare},
       {"DEALLOCATE", &S::on_prepare},
       {"KILL", &S::on_kill},
+      {"CALL", &S::on_call},
       {"GET", &S::on_get},
       {"IF", &S::on_compound},
       {"CASE", &S::on_compound},
@@ -268,6 +269,7 @@ void StatementScanner::on_flush() {
 void StatementScanner::on_prepare() { flags_ |= kPrepare; }
 
 void StatementScanner::on_kill() { flags_ |= kKill; }
+void StatementScanner::on_call() { flags_ |= kCall; }
 
 // GET [CURRENT|STACKED] DIAGNOSTICS reads the previous statement's diagnostics area.
 void StatementScanner::on_get() {

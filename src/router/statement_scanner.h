@@ -82,6 +82,7 @@ class StatementScanner {
   void on_flush();
   void on_prepare();
   void on_kill();
+  void on_call();
   void on_get();
   void on_compound();
 

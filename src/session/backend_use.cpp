@@ -45,7 +45,8 @@ void Session::checkout() {
   server_ = s;
   state_ = State::kCheckout;
   uint64_t token = worker_.new_token();
-  auto a = s->pool.acquire(worker_.id(), identity_, token, now_ns());
+  const std::string& identity = schema_.empty() ? identity_no_schema_ : identity_schema_;
+  auto a = s->pool.acquire(worker_.id(), identity, token, now_ns());
   switch (a.kind) {
     case Pool::Acquired::kIdle:
       got_connection(static_cast<BackendConn*>(a.conn));
@@ -157,7 +158,8 @@ void Session::sync_next() {
     send_command();
     return;
   }
-  scan_.begin(ResponseScanner::Kind::kSingle, conn_->capabilities(), caps_, false, conn_->ext_metadata());
+  scan_.begin(ResponseScanner::Kind::kSingle, conn_->capabilities(), caps_, false, conn_->ext_metadata(),
+              conn_->cache_metadata());
   std::string raw;
   proto::append_packet(raw, 0, payload);
   if (!conn_->stream().write(raw)) backend_lost("write failed");
@@ -165,7 +167,8 @@ void Session::sync_next() {
 
 void Session::send_command() {
   state_ = State::kRelaying;
-  scan_.begin(kind_, conn_->capabilities(), caps_, true, conn_->ext_metadata());
+  scan_.begin(kind_, conn_->capabilities(), caps_, !login_pending_, conn_->ext_metadata(), conn_->cache_metadata());
+  if (!(caps_ & proto::kMultiResults) && cls_.has(kCall)) scan_.reject_result_sets();
   if (!conn_->stream().write(cmd_raw_)) backend_lost("write failed");
 }
 
@@ -208,7 +211,7 @@ void Session::relay_backend(std::string_view data) {
   if (state_ == State::kSyncing) {
     if (scan_.error()) {
       if (pins_ == 0 && !in_txn_) release_backend();
-      fail_command(scan_.error_code(), "HY000", scan_.error_message());
+      fail_command(scan_.error_code(), scan_.error_state(), scan_.error_message());
       return;
     }
     // Record what the step changed, then go on.

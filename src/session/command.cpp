@@ -34,7 +34,7 @@ void Session::dispatch() {
       multi_statements_ = opt == 0;
       uint16_t status = static_cast<uint16_t>((autocommit_ ? proto::kStatusAutocommit : 0) |
                                               (in_txn_ ? proto::kStatusInTrans : 0));
-      send_packet(1, proto::eof_payload(0, status));
+      send_packet(1, proto::eof_payload(0, status, caps_));
       return;
     }
     case proto::kComQuery:
@@ -112,8 +112,14 @@ void Session::finish_command() {
     if (conn_ != nullptr) conn_->schema = schema_;
   }
   if (cmd_type_ == proto::kComQuery && !scan_.error() && scan_.last_insert_id() != 0) pins_ |= kPinInsertId;
-  if (server_ != nullptr) server_->busy.fetch_sub(1, std::memory_order_relaxed);
   if (conn_ != nullptr && pins_ == 0 && !in_txn_) release_backend();
+  if (login_pending_ && !finish_login()) return;
+  if (scan_.rejected()) {
+    // As MariaDB answers a client without CLIENT_MULTI_RESULTS whose procedure returns rows.
+    send_error(1, 1312, "0A000",
+               "PROCEDURE " + called_procedure(std::string_view(cmd_payload_).substr(1), schema_) +
+                   " can't return a result set in the given context");
+  }
   trim_buffers();
   state_ = State::kReady;
   process_input();
@@ -129,6 +135,11 @@ void Session::trim_buffers() {
 
 void Session::fail_command(uint16_t code, std::string_view state, const std::string& msg) {
   LOG_DEBUG("session %u: %s", conn_id_, msg.c_str());
+  if (login_pending_) {
+    send_error(login_seq_, code, state, msg);
+    close("login schema check failed");
+    return;
+  }
   // Mid-response, the error continues the client's sequence; otherwise it is the reply.
   send_error(scan_.forwarded_any() ? scan_.next_seq() : 1, code, state, msg);
   trim_buffers();

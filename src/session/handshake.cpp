@@ -10,14 +10,15 @@
 namespace sluice {
 namespace {
 
-// What Sluice offers. Not offered until implemented: SSL, COMPRESS, LOCAL_FILES and
-// DEPRECATE_EOF (backends never use it, so every client gets classic EOF packets).
+// What Sluice offers. Not offered until implemented: SSL, COMPRESS, LOCAL_FILES.
+// Backends never use DEPRECATE_EOF (libmysqlclient lacks it); the response scanner
+// translates for clients that negotiate it.
 constexpr uint32_t kServerCaps =
     proto::kLongPassword | proto::kFoundRows | proto::kLongFlag | proto::kConnectWithDb | proto::kNoSchema |
     proto::kOdbc | proto::kIgnoreSpace | proto::kProtocol41 | proto::kInteractive | proto::kIgnoreSigpipe |
     proto::kTransactions | proto::kSecureConnection | proto::kMultiStatements | proto::kMultiResults |
     proto::kPsMultiResults | proto::kPluginAuth | proto::kConnectAttrs | proto::kPluginAuthLenencData |
-    proto::kSessionTrack;
+    proto::kSessionTrack | proto::kDeprecateEof;
 
 }  // namespace
 
@@ -44,6 +45,7 @@ void Session::on_handshake_response(std::string_view payload, uint8_t seq) {
   caps_ = resp->capabilities & kServerCaps;
   charset_ = resp->charset != 0 ? resp->charset : 45;
   multi_statements_ = (caps_ & proto::kMultiStatements) != 0;
+  sent_password_ = !resp->auth_response.empty();
   user_ = worker_.runtime().topology().find_user(resp->user);
   backend_id_.user = resp->user;  // kept for the error message until auth succeeds
   if (user_ == nullptr) {
@@ -78,11 +80,12 @@ void Session::on_handshake_response(std::string_view payload, uint8_t seq) {
 }
 
 void Session::on_auth_switch_response(std::string_view payload, uint8_t seq) {
+  sent_password_ = !payload.empty();
   auth_done(auth::verify_native(user_->creds, salt_, payload), static_cast<uint8_t>(seq + 1), false);
 }
 
 void Session::deny_access(uint8_t seq) {
-  std::string msg = "Access denied for user '" + backend_id_.user + "'@'" + peer_ + "' (using password: YES)";
+  std::string msg = "Access denied for user '" + backend_id_.user + "'@'" + peer_ + "' (using password: " + (sent_password_ ? "YES" : "NO") + ")";
   send_error(seq, 1045, "28000", msg);
   LOG_INFO("session %u: %s", conn_id_, msg.c_str());
   close("access denied");
@@ -109,9 +112,42 @@ void Session::auth_done(bool ok, uint8_t seq, bool sha2_fast) {
   backend_id_.user = user_->cfg.backend_username;
   backend_id_.password = user_->cfg.backend_password;
   backend_id_.found_rows = (caps_ & proto::kFoundRows) != 0;
-  identity_ = backend_id_.key();
+  identity_schema_ = BackendConn::identity_for(backend_id_.key(), true);
+  identity_no_schema_ = BackendConn::identity_for(backend_id_.key(), false);
+  if (!schema_.empty()) {
+    check_login_schema(seq);
+    return;
+  }
   send_ok(seq);
   state_ = State::kReady;
+}
+
+// MariaDB refuses a login naming an unknown database; so does Sluice, by running the
+// COM_INIT_DB on a pooled writer connection before it answers the handshake.
+void Session::check_login_schema(uint8_t seq) {
+  login_pending_ = true;
+  login_seq_ = seq;
+  cmd_payload_.assign(1, static_cast<char>(proto::kComInitDb));
+  cmd_payload_ += schema_;
+  cmd_raw_.clear();
+  proto::append_packet(cmd_raw_, 0, cmd_payload_);
+  cmd_type_ = proto::kComInitDb;
+  cls_ = Classification{Route::Write, 0};
+  tried_.clear();
+  schema_.clear();  // set from the command's success, like a client's COM_INIT_DB
+  run_on_backend(&worker_.runtime().topology().writer(), ResponseScanner::Kind::kSingle);
+}
+
+// After the login check: true if the session may go on (the OK or the error was sent).
+bool Session::finish_login() {
+  login_pending_ = false;
+  if (scan_.error()) {
+    send_error(login_seq_, scan_.error_code(), scan_.error_state(), scan_.error_message());
+    close("unknown database at login");
+    return false;
+  }
+  send_ok(login_seq_);
+  return true;
 }
 
 }  // namespace sluice

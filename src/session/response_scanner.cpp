@@ -19,8 +19,13 @@ constexpr size_t kHeadKeep = 15;
 }
 
 void ResponseScanner::begin(Kind kind, uint32_t backend_caps, uint32_t client_caps, bool forward,
-                            bool backend_ext_metadata) {
+                            bool backend_ext_metadata, bool backend_cache_metadata) {
   strip_ext_ = backend_ext_metadata;
+  strip_meta_flag_ = backend_cache_metadata;
+  deprecate_eof_ = (client_caps & proto::kDeprecateEof) != 0;
+  seq_shift_ = 0;
+  reject_results_ = false;
+  rejected_ = false;
   kind_ = kind;
   phase_ = kind == Kind::kQuery ? Phase::kFirst : kind == Kind::kFieldList ? Phase::kFieldDefs : Phase::kSingle;
   backend_caps_ = backend_caps;
@@ -62,7 +67,7 @@ size_t ResponseScanner::feed(std::string_view in, std::string& out) {
       chunk_len_ = hdr_[0] | (hdr_[1] << 8) | (hdr_[2] << 16);
       chunk_left_ = chunk_len_;
       seq_ = hdr_[3];
-      next_seq_ = static_cast<uint8_t>(seq_ + 1);
+      next_seq_ = static_cast<uint8_t>(seq_ + 1 - seq_shift_);
       started_ = false;
       if (!in_continuation_) {
         logical_len_ = 0;
@@ -104,15 +109,23 @@ void ResponseScanner::start_packet(std::string& out) {
     unsigned char b = static_cast<unsigned char>(head_[0]);
     bool first = phase_ == Phase::kFirst || phase_ == Phase::kSingle;
     bool column = strip_ext_ && (phase_ == Phase::kColumns || (phase_ == Phase::kFieldDefs && b != 0xfe));
-    // OK: may need rewriting; ERR: may be a progress report; column: extended metadata.
-    if ((first && b == 0x00) || b == 0xff || column) {
+    bool count = phase_ == Phase::kFirst && strip_meta_flag_ && b != 0x00 && b != 0xff && b != 0xfb;
+    bool eof = deprecate_eof_ && b == 0xfe && chunk_len_ < 9 && phase_ != Phase::kFirst && phase_ != Phase::kSingle;
+    // OK: may need rewriting; ERR: may be a progress report; column and column count:
+    // MariaDB-only metadata; EOF: becomes nothing or an OK for CLIENT_DEPRECATE_EOF.
+    if ((first && b == 0x00) || b == 0xff || column || count || eof) {
       hold_ = true;
       held_.assign(reinterpret_cast<const char*>(hdr_), 4);
       return;
     }
+    if (phase_ == Phase::kFirst && reject_results_ && b != 0x00 && b != 0xfb) {
+      rejected_ = true;  // a result set this client cannot take: swallow the rest
+      forward_ = false;
+    }
   }
   if (forward_) {
-    out.append(reinterpret_cast<const char*>(hdr_), 4);
+    out.append(reinterpret_cast<const char*>(hdr_), 3);
+    out.push_back(static_cast<char>(hdr_[3] - seq_shift_));
     forwarded_any_ = true;
   }
 }
@@ -140,18 +153,33 @@ void ResponseScanner::on_packet(std::string& out) {
     case Phase::kColumnsEof:
       if (!is_eof()) protocol_error_ = done_ = true;
       else phase_ = Phase::kRows;
+      if (hold_) {  // CLIENT_DEPRECATE_EOF: no EOF between columns and rows
+        hold_ = false;
+        ++seq_shift_;
+      }
       return;
     case Phase::kRows:
     case Phase::kFieldDefs:
       if (b == 0xff && logical_len_ < proto::kMaxChunk) {
         on_err(out);
-      } else if (hold_) {
+      } else if (hold_ && !is_eof()) {
         on_column(out);
       } else if (is_eof()) {
         proto::Reader r(std::string_view(head_).substr(1));
-        r.int2();
+        uint16_t warnings = r.int2();
         status_ = r.int2();
         has_status_ = true;
+        if (hold_) {  // CLIENT_DEPRECATE_EOF: the terminator is an OK packet with a 0xFE head
+          hold_ = false;
+          if (forward_) {
+            proto::OkInfo ok;
+            ok.status = status_;
+            ok.warnings = warnings;
+            std::string p = proto::ok_payload(ok, client_caps_);
+            p[0] = static_cast<char>(0xfe);
+            proto::append_packet(out, static_cast<uint8_t>(seq_ - seq_shift_), p);
+          }
+        }
         if (phase_ == Phase::kRows && (status_ & proto::kStatusMoreResults)) phase_ = Phase::kFirst;
         else done_ = true;
       }
@@ -179,7 +207,7 @@ void ResponseScanner::on_first_packet(std::string& out) {
     on_err(out);
     return;
   }
-  if (hold_) {
+  if (hold_ && b == 0x00) {
     on_ok(out);
     if (!(status_ & proto::kStatusMoreResults)) done_ = true;
     return;
@@ -196,6 +224,20 @@ void ResponseScanner::on_first_packet(std::string& out) {
     return;
   }
   phase_ = Phase::kColumns;
+  if (hold_) {
+    // MariaDB's cache-metadata capability adds a "metadata follows" byte after the count.
+    hold_ = false;
+    if (reject_results_) {
+      rejected_ = true;
+      forward_ = false;
+    }
+    if (forward_) {
+      std::string p;
+      proto::put_lenenc_int(p, columns_left_);
+      proto::append_packet(out, static_cast<uint8_t>(seq_ - seq_shift_), p);
+      forwarded_any_ = true;
+    }
+  }
 }
 
 void ResponseScanner::on_ok(std::string& out) {
@@ -218,13 +260,14 @@ void ResponseScanner::on_ok(std::string& out) {
     return;
   }
   if (forward_) {
-    proto::append_packet(out, seq_, proto::ok_payload(ok->ok, client_caps_));
+    proto::append_packet(out, static_cast<uint8_t>(seq_ - seq_shift_), proto::ok_payload(ok->ok, client_caps_));
     forwarded_any_ = true;
   }
 }
 
 void ResponseScanner::emit_held(std::string& out) {
   if (forward_) {
+    held_[3] = static_cast<char>(held_[3] - seq_shift_);
     out.append(held_);
     forwarded_any_ = true;
   }
@@ -236,9 +279,13 @@ void ResponseScanner::emit_held(std::string& out) {
 void ResponseScanner::on_err(std::string& out) {
   hold_ = false;
   auto e = proto::parse_err(std::string_view(held_).substr(4));
-  if (e && e->code == 0xffff) return;
+  if (e && e->code == 0xffff) {
+    ++seq_shift_;
+    return;
+  }
   error_code_ = e ? e->code : 1105;
   error_message_ = e ? std::string(e->message) : "unparsable error packet";
+  error_state_ = e ? std::string(e->sqlstate) : "HY000";
   emit_held(out);
   done_ = true;
 }
@@ -259,7 +306,7 @@ void ResponseScanner::on_column(std::string& out) {
   std::string fixed(payload.substr(0, cut_from));
   fixed.append(payload.substr(r.pos));
   if (forward_) {
-    proto::append_packet(out, seq_, fixed);
+    proto::append_packet(out, static_cast<uint8_t>(seq_ - seq_shift_), fixed);
     forwarded_any_ = true;
   }
 }

@@ -16,6 +16,7 @@ void Worker::remove_waiter(uint64_t token) { waiters_.erase(token); }
 
 void Worker::checkin(BackendConn* c) {
   Server& s = c->server();
+  c->refresh_identity();
   auto r = s.pool.release(c, id_, now_ms(), now_ns());
   if (r.close) {
     c->close();

@@ -90,7 +90,14 @@ Pool::Released Pool::release(PooledConn* c, int worker, int64_t now_ms, int64_t 
     Waiter w = std::move(waiters_.front());
     waiters_.pop_front();
     st_.wait_ns += static_cast<uint64_t>(std::max<int64_t>(0, now_ns - w.since_ns));
-    if (w.identity == c->identity) {
+    bool expired = c->expires_at_ms != 0 && now_ms >= c->expires_at_ms;
+    if (expired) {
+      // Under sustained contention a pool has no idle conns: lifetimes end here.
+      r.grant = Grant{w.worker, w.token, nullptr, nullptr};
+      r.close = true;
+      r.reason = CloseReason::kMaxLifetime;
+      ++st_.closed[static_cast<size_t>(CloseReason::kMaxLifetime)];
+    } else if (w.identity == c->identity) {
       r.grant = Grant{w.worker, w.token, c, nullptr};
     } else {
       // Wrong user for this waiter: the conn closes and its slot passes on.

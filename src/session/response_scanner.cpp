@@ -244,8 +244,9 @@ void ResponseScanner::on_ok(std::string& out) {
   hold_ = false;
   std::string_view payload = std::string_view(held_).substr(4);
   auto ok = proto::parse_ok(payload, backend_caps_);
-  if (!ok) {
+  if (!ok) {  // too short for an OK (e.g. a column count of 0): the stream is broken
     emit_held(out);
+    protocol_error_ = done_ = true;
     return;
   }
   status_ = ok->ok.status;

@@ -56,6 +56,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void process_input();
   bool take_packet(std::string& raw, std::string& payload, uint8_t& seq);
   void send_packet(uint8_t seq, std::string_view payload);
+  bool write_client(std::string_view bytes);
   void send_error(uint8_t seq, uint16_t code, std::string_view state, std::string_view msg);
   void send_ok(uint8_t seq);
   void close(const char* why);
@@ -74,6 +75,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind);
   void finish_command();
   void trim_buffers();
+  void record_statement(bool ok);
   void fail_command(uint16_t code, std::string_view state, const std::string& msg);
 
   // ---- backend use (backend_use.cpp) ----
@@ -133,6 +135,8 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   std::string cmd_raw_;
   std::string cmd_payload_;
   uint8_t cmd_type_ = 0;
+  int64_t cmd_start_ns_ = 0;
+  bool route_read_ = false;
   Classification cls_;
   Hostgroup* target_ = nullptr;
   std::vector<Server*> tried_;

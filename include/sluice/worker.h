@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "sluice/pool.h"
+#include "sluice/stats.h"
 
 namespace sluice {
 
@@ -73,6 +74,7 @@ class Worker {
   static constexpr size_t kScratchSize = 256 * 1024;
 
   std::atomic<uint32_t> sessions{0};
+  WorkerStats stats;  // written by this worker only
 
  private:
   void run();

@@ -194,7 +194,7 @@ void Session::relay_backend(std::string_view data) {
   }
   out_.clear();
   size_t used = scan_.feed(data, out_);
-  if (!out_.empty() && !client_.write(out_)) {
+  if (!out_.empty() && !write_client(out_)) {
     close("client write error");
     return;
   }

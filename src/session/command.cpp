@@ -1,5 +1,6 @@
 // Command dispatch: which commands Sluice answers itself, which go to a backend and to
 // which hostgroup, and what the response leaves behind.
+#include "sluice/clock.h"
 #include "sluice/log.h"
 #include "sluice/protocol.h"
 #include "sluice/route.h"
@@ -60,21 +61,28 @@ void Session::dispatch() {
       return;
   }
   tried_.clear();
+  cmd_start_ns_ = now_ns();
   Hostgroup* hg = &topo.writer();
   ResponseScanner::Kind kind = ResponseScanner::Kind::kSingle;
   if (cmd_type_ == proto::kComQuery) {
     std::string_view sql = std::string_view(cmd_payload_).substr(1);
     cls_ = classify(sql);
     RouteDecision d = decide_route(cls_, sql, SessionView{autocommit_, in_txn_, pins_ != 0});
-    if (d.pin) pins_ |= kPinSessionState;
+    if (d.pin && !(pins_ & kPinSessionState)) {
+      pins_ |= kPinSessionState;
+      worker_.stats.pins[static_cast<size_t>(PinReason::kSessionState)].add();
+    }
+    route_read_ = d.read;
     hg = d.read ? &topo.reader() : &topo.writer();
     kind = ResponseScanner::Kind::kQuery;
   } else if (cmd_type_ == proto::kComFieldList) {
     cls_ = Classification{Route::Read, 0};
-    hg = (autocommit_ && !in_txn_ && pins_ == 0) ? &topo.reader() : &topo.writer();
+    route_read_ = autocommit_ && !in_txn_ && pins_ == 0;
+    hg = route_read_ ? &topo.reader() : &topo.writer();
     kind = ResponseScanner::Kind::kFieldList;
   } else {
     cls_ = Classification{Route::Write, 0};
+    route_read_ = false;
   }
   run_on_backend(hg, kind);
 }
@@ -99,9 +107,12 @@ void Session::run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind) {
 }
 
 void Session::finish_command() {
+  record_statement(!scan_.error());
   uint16_t status = scan_.status();
   if (scan_.has_status()) {  // an ERR alone says nothing about the session's state
+    bool was_in_txn = in_txn_;
     in_txn_ = (status & proto::kStatusInTrans) != 0;
+    if (in_txn_ && !was_in_txn) worker_.stats.pins[static_cast<size_t>(PinReason::kTransaction)].add();
     autocommit_ = (status & proto::kStatusAutocommit) != 0;
     if (conn_ != nullptr) conn_->autocommit = autocommit_;
   }
@@ -111,7 +122,10 @@ void Session::finish_command() {
     schema_ = cmd_payload_.substr(1);
     if (conn_ != nullptr) conn_->schema = schema_;
   }
-  if (cmd_type_ == proto::kComQuery && !scan_.error() && scan_.last_insert_id() != 0) pins_ |= kPinInsertId;
+  if (cmd_type_ == proto::kComQuery && !scan_.error() && scan_.last_insert_id() != 0) {
+    pins_ |= kPinInsertId;
+    worker_.stats.pins[static_cast<size_t>(PinReason::kLastInsertId)].add();
+  }
   if (conn_ != nullptr && pins_ == 0 && !in_txn_) release_backend();
   if (login_pending_ && !finish_login()) return;
   if (scan_.rejected()) {
@@ -125,6 +139,18 @@ void Session::finish_command() {
   process_input();
 }
 
+// Counts a statement that went to a backend (or tried to): by route, by the hostgroup
+// that ran it, its latency, and whether it failed.
+void Session::record_statement(bool ok) {
+  if (login_pending_) return;
+  WorkerStats& st = worker_.stats;
+  auto route = static_cast<size_t>(route_read_ ? RouteKind::kRead : RouteKind::kWrite);
+  bool on_writer = server_ == nullptr || server_->cfg.hostgroup == worker_.runtime().topology().writer().id;
+  st.queries[route][static_cast<size_t>(on_writer ? TargetGroup::kWriter : TargetGroup::kReader)].add();
+  st.latency[route].observe(now_ns() - cmd_start_ns_);
+  if (!ok) st.query_errors.add();
+}
+
 // A big statement must not leave its buffer behind for the rest of the session.
 void Session::trim_buffers() {
   constexpr size_t kKeep = 64 * 1024;
@@ -135,6 +161,7 @@ void Session::trim_buffers() {
 
 void Session::fail_command(uint16_t code, std::string_view state, const std::string& msg) {
   LOG_DEBUG("session %u: %s", conn_id_, msg.c_str());
+  if (!login_pending_) record_statement(false);
   if (login_pending_) {
     send_error(login_seq_, code, state, msg);
     close("login schema check failed");

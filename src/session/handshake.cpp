@@ -38,6 +38,7 @@ void Session::on_handshake_response(std::string_view payload, uint8_t seq) {
   auto resp = proto::parse_handshake_response(payload);
   uint8_t next = static_cast<uint8_t>(seq + 1);
   if (!resp) {
+    worker_.stats.client_connections[static_cast<size_t>(ClientResult::kError)].add();
     send_error(next, 1043, "08S01", "Bad handshake");
     close("bad handshake");
     return;
@@ -86,6 +87,7 @@ void Session::on_auth_switch_response(std::string_view payload, uint8_t seq) {
 
 void Session::deny_access(uint8_t seq) {
   std::string msg = "Access denied for user '" + backend_id_.user + "'@'" + peer_ + "' (using password: " + (sent_password_ ? "YES" : "NO") + ")";
+  worker_.stats.client_connections[static_cast<size_t>(ClientResult::kDenied)].add();
   send_error(seq, 1045, "28000", msg);
   LOG_INFO("session %u: %s", conn_id_, msg.c_str());
   close("access denied");
@@ -100,11 +102,13 @@ void Session::auth_done(bool ok, uint8_t seq, bool sha2_fast) {
   uint32_t now = user_->connections.fetch_add(1, std::memory_order_relaxed) + 1;
   counted_user_ = true;
   if (cap != 0 && now > cap) {
+    worker_.stats.client_connections[static_cast<size_t>(ClientResult::kDenied)].add();
     send_error(seq, 1203, "42000",
                "User " + user_->cfg.username + " already has more than 'max_user_connections' active connections");
     close("max_user_connections reached");
     return;
   }
+  worker_.stats.client_connections[static_cast<size_t>(ClientResult::kOk)].add();
   if (sha2_fast) {
     // caching_sha2_password: "fast auth succeeded", then the OK.
     send_packet(seq++, std::string_view("\x01\x03", 2));

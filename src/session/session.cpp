@@ -25,6 +25,7 @@ Session::~Session() {
 void Session::start() {
   const auto& fe = worker_.runtime().config().frontend;
   if (worker_.runtime().client_connections.load() > fe.max_client_connections) {
+    worker_.stats.client_connections[static_cast<size_t>(ClientResult::kDenied)].add();
     send_error(0, 1040, "08004", "Too many connections");
     close("max_client_connections reached");
     return;
@@ -43,6 +44,7 @@ void Session::on_readable() {
     return;
   }
   in_.append(buf, static_cast<size_t>(n));
+  worker_.stats.bytes_from_clients.add(static_cast<uint64_t>(n));
   process_input();
 }
 
@@ -119,7 +121,12 @@ void Session::process_input() {
 void Session::send_packet(uint8_t seq, std::string_view payload) {
   std::string out;
   proto::append_packet(out, seq, payload);
-  client_.write(out);
+  write_client(out);
+}
+
+bool Session::write_client(std::string_view bytes) {
+  worker_.stats.bytes_to_clients.add(bytes.size());
+  return client_.write(bytes);
 }
 
 void Session::send_error(uint8_t seq, uint16_t code, std::string_view state, std::string_view msg) {

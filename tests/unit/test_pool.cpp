@@ -419,13 +419,14 @@ struct Model {
     auto r = pool.release(c, w, now_ms, now_ns());
     CHECK(r.grant.has_value() == queued);
     if (queued) {
-      if (r.close) {
-        // A different identity evicts; an expired conn may be replaced by a fresh slot.
-        CHECK((r.reason == CloseReason::kEvicted ? !same : (r.reason == CloseReason::kMaxLifetime && expired)));
+      if (expired || !same) {
+        // An expired conn or one of another identity closes; its slot goes to the waiter.
+        CHECK(r.close);
+        CHECK(r.reason == (expired ? CloseReason::kMaxLifetime : CloseReason::kEvicted));
         CHECK(r.grant->conn == nullptr);
         ++closed[idx(r.reason)];
       } else {
-        CHECK(same);
+        CHECK_FALSE(r.close);
         CHECK(r.grant->conn == c);
       }
       take_grant(*r.grant);

@@ -101,6 +101,7 @@ class Pool {
     std::string identity;
     int64_t since_ns;
   };
+  Waiter pop_waiter_locked(int64_t now_ns);  // the first waiter, its wait accounted
   std::optional<Grant> grant_slot_locked(int64_t now_ns);
   PooledConn* pop_idle_locked(int worker, const std::string* identity);
   int worker_with_idle_locked(const std::string& identity) const;

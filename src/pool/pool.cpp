@@ -75,11 +75,16 @@ Pool::Acquired Pool::acquire(int worker, const std::string& identity, uint64_t t
   return a;
 }
 
-std::optional<Grant> Pool::grant_slot_locked(int64_t now_ns) {
-  if (waiters_.empty()) return std::nullopt;
+Pool::Waiter Pool::pop_waiter_locked(int64_t now_ns) {
   Waiter w = std::move(waiters_.front());
   waiters_.pop_front();
   st_.wait_ns += static_cast<uint64_t>(std::max<int64_t>(0, now_ns - w.since_ns));
+  return w;
+}
+
+std::optional<Grant> Pool::grant_slot_locked(int64_t now_ns) {
+  if (waiters_.empty()) return std::nullopt;
+  Waiter w = pop_waiter_locked(now_ns);
   return Grant{w.worker, w.token, nullptr, nullptr};
 }
 
@@ -87,9 +92,7 @@ Pool::Released Pool::release(PooledConn* c, int worker, int64_t now_ms, int64_t 
   std::lock_guard lock(mu_);
   Released r;
   if (!waiters_.empty()) {
-    Waiter w = std::move(waiters_.front());
-    waiters_.pop_front();
-    st_.wait_ns += static_cast<uint64_t>(std::max<int64_t>(0, now_ns - w.since_ns));
+    Waiter w = pop_waiter_locked(now_ns);
     bool expired = c->expires_at_ms != 0 && now_ms >= c->expires_at_ms;
     if (expired) {
       // Under sustained contention a pool has no idle conns: lifetimes end here.
@@ -151,9 +154,7 @@ std::vector<Grant> Pool::serve_waiters(int worker, int64_t now_ns) {
   std::lock_guard lock(mu_);
   std::vector<Grant> out;
   while (!waiters_.empty() && !idle_by_worker_[static_cast<size_t>(worker)].empty()) {
-    Waiter w = std::move(waiters_.front());
-    waiters_.pop_front();
-    st_.wait_ns += static_cast<uint64_t>(std::max<int64_t>(0, now_ns - w.since_ns));
+    Waiter w = pop_waiter_locked(now_ns);
     if (PooledConn* c = pop_idle_locked(worker, &w.identity)) {
       out.push_back(Grant{w.worker, w.token, c, nullptr});
     } else {

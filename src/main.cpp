@@ -7,9 +7,13 @@
 
 #include "sluice/config.h"
 #include "sluice/log.h"
+#include "sluice/metrics.h"
+#include "sluice/monitor.h"
 #include "sluice/runtime.h"
 
 namespace {
+
+constexpr const char* kVersion = "0.1.0";
 
 void usage() {
   std::fprintf(stderr,
@@ -31,7 +35,7 @@ int main(int argc, char** argv) {
       check_only = true;
       if (i + 1 < argc && argv[i + 1][0] != '-') config_path = argv[++i];
     } else if (a == "--version") {
-      std::printf("sluice 0.1.0\n");
+      std::printf("sluice %s\n", kVersion);
       return 0;
     } else {
       usage();
@@ -69,7 +73,14 @@ int main(int argc, char** argv) {
     LOG_ERROR("%s", err.c_str());
     return 1;
   }
+  sluice::MetricsExporter metrics(rt, kVersion);
+  if (!metrics.start(&err)) {
+    LOG_ERROR("%s", err.c_str());
+    return 1;
+  }
+  sluice::Monitor monitor(rt.config(), rt.topology());
   rt.start();
+  monitor.start();
   const auto& l = rt.config().frontend.listen;
   LOG_INFO("sluice listening on %s:%u with %d workers, %zu servers", l.address.c_str(), l.port, rt.worker_count(),
            rt.topology().servers().size());
@@ -83,6 +94,8 @@ int main(int argc, char** argv) {
     LOG_INFO("signal %d: shutting down", sig);
     break;
   }
+  monitor.stop();
+  metrics.stop();
   rt.stop();
   return 0;
 }

@@ -2,7 +2,8 @@
 //
 // Owns: the runtime view of the config's servers and users, built once at start.
 // Thread rules: the structure is immutable after start; the per-server health fields are
-// atomics written by whichever worker observes a failure and read by all without locks.
+// atomics read by all without locks, written by whichever worker observes a failure
+// (passive health) or by the monitor thread (monitor_*, replication_lag_ms).
 #pragma once
 
 #include <atomic>
@@ -28,6 +29,13 @@ struct Server {
   // until this time (monotonic ms). 0 = healthy.
   std::atomic<int64_t> down_until_ms{0};
   std::atomic<uint32_t> busy{0};  // statements running now, for least-loaded choice
+
+  // Active health, written only by the monitor thread (see monitor.h), read by anyone.
+  // Not used for routing yet: passive health above is what routing sees.
+  std::atomic<bool> monitor_up{false};             // the last check connected and answered
+  std::atomic<int64_t> monitor_checked_ms{0};      // now_ms() of the last check (0 = none yet)
+  std::atomic<int64_t> monitor_latency_us{-1};     // round trip of its `SELECT 1` (-1 = none)
+  std::atomic<int64_t> replication_lag_ms{-1};     // readers: Seconds_Behind_Master; -1 unknown
 
   bool usable(int64_t now) const { return down_until_ms.load(std::memory_order_relaxed) <= now; }
   void mark_down(int64_t now, uint32_t for_ms);

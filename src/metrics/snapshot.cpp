@@ -1,0 +1,50 @@
+// gather(): reads every figure the exporter reports, at scrape time (see metrics.h).
+#include "sluice/clock.h"
+#include "sluice/metrics.h"
+#include "sluice/runtime.h"
+
+namespace sluice {
+
+void QueryTotals::add(const WorkerStats& w) {
+  for (size_t r = 0; r < kRoutes; ++r) {
+    for (size_t t = 0; t < kTargets; ++t) queries[r][t] += w.queries[r][t].get();
+    for (size_t b = 0; b < kBuckets; ++b) buckets[r][b] += w.latency[r].buckets[b].get();
+    sum_ns[r] += w.latency[r].sum_ns.get();
+  }
+  errors += w.query_errors.get();
+  for (size_t i = 0; i < static_cast<size_t>(PinReason::kCount); ++i) pins[i] += w.pins[i].get();
+  for (size_t i = 0; i < static_cast<size_t>(ClientResult::kCount); ++i) {
+    client_results[i] += w.client_connections[i].get();
+  }
+  bytes_in += w.bytes_from_clients.get();
+  bytes_out += w.bytes_to_clients.get();
+}
+
+MetricsSnapshot gather(Runtime& rt, const std::string& version) {
+  MetricsSnapshot s;
+  s.version = version;
+  Topology& topo = rt.topology();
+  const uint32_t writer = topo.writer().id;
+  s.hostgroup_of[static_cast<size_t>(TargetGroup::kWriter)] = writer;
+  s.hostgroup_of[static_cast<size_t>(TargetGroup::kReader)] = topo.reader().id;
+  const int64_t now = now_ms();
+  s.servers.reserve(topo.servers().size());
+  for (const auto& srv : topo.servers()) {
+    ServerSample x;
+    x.hostgroup = srv->cfg.hostgroup;
+    x.server = srv->name;
+    // Config validation admits only the writer and reader hostgroups.
+    x.role = srv->cfg.hostgroup == writer ? "writer" : "reader";
+    x.pool = srv->pool.stats();
+    x.up = srv->monitor_up.load(std::memory_order_relaxed) && srv->usable(now);
+    x.lag_ms = srv->replication_lag_ms.load(std::memory_order_relaxed);
+    x.check_latency_us = srv->monitor_latency_us.load(std::memory_order_relaxed);
+    s.servers.push_back(std::move(x));
+  }
+  for (int i = 0; i < rt.worker_count(); ++i) s.totals.add(rt.worker(i).stats);
+  s.client_connections = rt.client_connections.load(std::memory_order_relaxed);
+  s.max_client_connections = rt.config().frontend.max_client_connections;
+  return s;
+}
+
+}  // namespace sluice

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "sluice/pool.h"
+#include "sluice/session_vars.h"
 #include "sluice/stream.h"
 
 namespace sluice {
@@ -79,7 +80,7 @@ class BackendConn final : public PooledConn, private StreamHandler {
 
   // Server-side session as last seen by Sluice.
   std::string schema;
-  uint8_t charset = 0;
+  SessionVars vars;  // changed variables (and the character set), as for a client
   bool autocommit = true;
   bool multi_statements = true;
 
@@ -96,6 +97,7 @@ class BackendConn final : public PooledConn, private StreamHandler {
   Server& server_;
   BackendIdentity id_;
   std::string login_key_;
+  std::string init_command_;
   State state_ = State::kConnecting;
   MYSQL* mysql_ = nullptr;
   MYSQL* connect_ret_ = nullptr;

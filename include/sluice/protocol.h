@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace sluice::proto {
 
@@ -172,5 +174,14 @@ std::optional<ParsedErr> parse_err(std::string_view payload);
 
 // Schema name from a session-state block, if a schema change is reported.
 std::optional<std::string_view> tracked_schema(std::string_view session_state);
+
+// What a session-state block reports: changed system variables (name, value), the new
+// schema, and whether the state changed at all (session_track_state_change).
+struct SessionChanges {
+  std::vector<std::pair<std::string_view, std::string_view>> variables;
+  std::optional<std::string_view> schema;
+  bool state_changed = false;
+};
+bool parse_session_changes(std::string_view session_state, SessionChanges& out);
 
 }  // namespace sluice::proto

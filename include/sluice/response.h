@@ -18,6 +18,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace sluice {
 
@@ -60,6 +62,12 @@ class ResponseScanner {
   const std::string& error_state() const { return error_state_; }
   uint64_t last_insert_id() const { return last_insert_id_; }
   const std::optional<std::string>& schema_change() const { return schema_; }
+  // System variables the response's OK packets reported changed, in order.
+  const std::vector<std::pair<std::string, std::string>>& variables() const { return variables_; }
+  // The server reported a session state change (variables, schema, user variables,
+  // temporary tables, prepared statements, ...).
+  bool state_changed() const { return state_changed_; }
+  uint16_t warnings() const { return warnings_; }
   uint8_t next_seq() const { return next_seq_; }
 
  private:
@@ -113,6 +121,9 @@ class ResponseScanner {
   std::string error_state_;
   uint64_t last_insert_id_ = 0;
   std::optional<std::string> schema_;
+  std::vector<std::pair<std::string, std::string>> variables_;
+  bool state_changed_ = false;
+  uint16_t warnings_ = 0;
 };
 
 }  // namespace sluice

@@ -28,11 +28,7 @@ struct RouteDecision {
   bool pin = false;   // the statement leaves state only its connection has
 };
 
-RouteDecision decide_route(const Classification& c, std::string_view sql, SessionView s);
-
-// `SET [SESSION] autocommit = 0|1|ON|OFF|TRUE|FALSE` and nothing else: Sluice tracks
-// autocommit itself (from status flags) and replays it, so this needs no pinning.
-bool is_plain_autocommit_set(std::string_view sql);
+RouteDecision decide_route(const Classification& c, SessionView s);
 
 // "db.proc" for `CALL [db.]proc(...)`, with `schema` when unqualified (error messages).
 std::string called_procedure(std::string_view sql, const std::string& schema);

@@ -23,6 +23,7 @@
 #include "sluice/backend.h"
 #include "sluice/classifier.h"
 #include "sluice/response.h"
+#include "sluice/session_vars.h"
 #include "sluice/stream.h"
 #include "sluice/worker.h"
 
@@ -41,11 +42,21 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   enum class State : uint8_t {
     kGreeting, kAuthSwitch, kReady, kCheckout, kSyncing, kRelaying, kInfile, kClosing
   };
-  // Why a session keeps its backend connection between statements.
+  // Why a session keeps its backend connection between statements (pins.cpp). The first
+  // group lasts until undone; the second holds the connection for the next statement only,
+  // in case it asks about the previous one.
   enum Pin : uint32_t {
-    kPinSessionState = 1u << 0,  // SET, user variables, temp tables, locks, PREPARE, ...
-    kPinInsertId = 1u << 1,      // LAST_INSERT_ID() may follow
+    kPinUserVariables = 1u << 0,  // @x lives on one connection
+    kPinTempTable = 1u << 1,
+    kPinLockTables = 1u << 2,     // until UNLOCK TABLES
+    kPinGetLock = 1u << 3,        // until every GET_LOCK is released
+    kPinPrepare = 1u << 4,        // text-protocol PREPARE
+    kPinUnknownState = 1u << 5,   // the server reported state Sluice cannot replay
+    kPinInsertId = 1u << 8,       // LAST_INSERT_ID() may follow
+    kPinFoundRows = 1u << 9,      // FOUND_ROWS() may follow SQL_CALC_FOUND_ROWS
+    kPinWarnings = 1u << 10,      // SHOW WARNINGS / ERRORS may follow
   };
+  static constexpr uint32_t kNextStatementPins = kPinInsertId | kPinFoundRows | kPinWarnings;
 
   ~Session();
 
@@ -76,6 +87,12 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void finish_command();
   void trim_buffers();
   void record_statement(bool ok);
+
+  // ---- pinning (pins.cpp) ----
+  void release_unneeded_hold();
+  void pin_before(std::string_view sql);
+  void pin_after();
+  void add_pin(uint32_t pin);
   void fail_command(uint16_t code, std::string_view state, const std::string& msg);
 
   // ---- backend use (backend_use.cpp) ----
@@ -124,6 +141,8 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   bool autocommit_ = true;
   bool in_txn_ = false;
   uint32_t pins_ = 0;
+  uint32_t get_locks_ = 0;  // GET_LOCK calls not yet released
+  SessionVars vars_;        // session variables the client changed (and its charset)
   bool lost_state_ = false;  // a held connection died while the client was idle
 
   // input

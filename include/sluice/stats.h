@@ -24,7 +24,10 @@ class Counter {
 
 enum class RouteKind : uint8_t { kRead = 0, kWrite = 1, kCount };
 enum class TargetGroup : uint8_t { kWriter = 0, kReader = 1, kCount };
-enum class PinReason : uint8_t { kSessionState = 0, kLastInsertId = 1, kTransaction = 2, kCount };
+enum class PinReason : uint8_t {
+  kUserVariables, kTempTable, kLockTables, kGetLock, kPrepare, kUnknownState,
+  kLastInsertId, kFoundRows, kWarnings, kTransaction, kCount
+};
 enum class ClientResult : uint8_t { kOk = 0, kDenied = 1, kError = 2, kCount };
 
 const char* route_name(RouteKind r);

@@ -51,7 +51,10 @@ void BackendConn::connect(Worker& worker, uint32_t timeout_ms, ConnectDone done)
   mysql_options(mysql_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   mysql_optionsv(mysql_, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", "sluice");
   // Progress reports would arrive as ERR 0xFFFF packets that clients never asked for.
-  mysql_options(mysql_, MYSQL_INIT_COMMAND, "SET SESSION progress_report_time=0");
+  // Session tracking tells Sluice what each statement changed, so it can replay it.
+  init_command_ = "SET SESSION progress_report_time=0, session_track_schema=ON, session_track_state_change=ON, "
+                  "session_track_system_variables='" + std::string(tracked_variables()) + "'";
+  mysql_options(mysql_, MYSQL_INIT_COMMAND, init_command_.c_str());
   unsigned long flags = CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS;
   if (id_.found_rows) flags |= CLIENT_FOUND_ROWS;
   const auto& c = server_.cfg;
@@ -120,7 +123,8 @@ void BackendConn::finish_connect() {
       ext_metadata_ = (ext & (MARIADB_CLIENT_EXTENDED_METADATA >> 32)) != 0;
       cache_metadata_ = (ext & (MARIADB_CLIENT_CACHE_METADATA >> 32)) != 0;
       autocommit = (mysql_->server_status & SERVER_STATUS_AUTOCOMMIT) != 0;
-      charset = static_cast<uint8_t>(mysql_->charset ? mysql_->charset->nr : 45);
+      vars = SessionVars();
+      vars.set_charset(mysql_->charset ? mysql_->charset->nr : 45);
       schema.clear();
       multi_statements = true;
       if (uint32_t life = server_.cfg.pool.max_lifetime_ms; life != 0) {

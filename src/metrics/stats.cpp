@@ -7,8 +7,15 @@ const char* route_name(RouteKind r) { return r == RouteKind::kRead ? "read" : "w
 
 const char* pin_reason_name(PinReason r) {
   switch (r) {
-    case PinReason::kSessionState: return "session_state";
+    case PinReason::kUserVariables: return "user_variables";
+    case PinReason::kTempTable: return "temp_table";
+    case PinReason::kLockTables: return "lock_tables";
+    case PinReason::kGetLock: return "get_lock";
+    case PinReason::kPrepare: return "prepare";
+    case PinReason::kUnknownState: return "unknown_state";
     case PinReason::kLastInsertId: return "last_insert_id";
+    case PinReason::kFoundRows: return "found_rows";
+    case PinReason::kWarnings: return "warnings";
     case PinReason::kTransaction: return "transaction";
     case PinReason::kCount: break;
   }

@@ -260,6 +260,26 @@ std::optional<ParsedErr> parse_err(std::string_view payload) {
   return e;
 }
 
+bool parse_session_changes(std::string_view session_state, SessionChanges& out) {
+  Reader r(session_state);
+  while (r.ok && r.remaining() > 0) {
+    uint8_t type = r.int1();
+    Reader e(r.lenenc_str());
+    if (!r.ok) return false;
+    if (type == kTrackSystemVariables) {
+      std::string_view name = e.lenenc_str();
+      std::string_view value = e.lenenc_str();
+      if (e.ok) out.variables.emplace_back(name, value);
+    } else if (type == kTrackSchema) {
+      std::string_view name = e.lenenc_str();
+      if (e.ok) out.schema = name;
+    } else if (type == kTrackStateChange) {
+      out.state_changed = true;
+    }
+  }
+  return r.ok;
+}
+
 std::optional<std::string_view> tracked_schema(std::string_view session_state) {
   Reader r(session_state);
   while (r.ok && r.remaining() > 0) {

@@ -9,8 +9,9 @@
 namespace sluice {
 namespace {
 
-constexpr uint32_t kPinningFlags = kSetStatement | kUserVariable | kTempTable | kLockTables | kGetLock |
-                                   kPrepare | kFoundRows;
+// SET of a known variable is replayed on other connections (session tracking tells
+// Sluice the new value), so it does not pin; these statements leave state that is not.
+constexpr uint32_t kPinningFlags = kUserVariable | kTempTable | kLockTables | kGetLock | kPrepare | kFoundRows;
 
 bool eat_word(std::string_view& s, std::string_view word) {
   if (s.size() < word.size()) return false;
@@ -37,31 +38,6 @@ uint64_t next_random() {
 }
 
 }  // namespace
-
-bool is_plain_autocommit_set(std::string_view s) {
-  skip_space(s);
-  if (!eat_word(s, "set")) return false;
-  skip_space(s);
-  if (s.starts_with("@@")) {
-    s.remove_prefix(2);
-    std::string_view t = s;
-    if (eat_word(t, "session") && !t.empty() && t.front() == '.') s = t.substr(1);
-  } else if (eat_word(s, "session")) {
-    skip_space(s);
-  }
-  if (!eat_word(s, "autocommit")) return false;
-  skip_space(s);
-  if (s.empty() || s.front() != '=') return false;
-  s.remove_prefix(1);
-  skip_space(s);
-  if (!(eat_word(s, "0") || eat_word(s, "1") || eat_word(s, "on") || eat_word(s, "off") || eat_word(s, "true") ||
-        eat_word(s, "false")))
-    return false;
-  skip_space(s);
-  if (!s.empty() && s.front() == ';') s.remove_prefix(1);
-  skip_space(s);
-  return s.empty();
-}
 
 std::string called_procedure(std::string_view sql, const std::string& schema) {
   skip_space(sql);
@@ -90,9 +66,9 @@ std::string called_procedure(std::string_view sql, const std::string& schema) {
   return schema + "." + parts[0];
 }
 
-RouteDecision decide_route(const Classification& c, std::string_view sql, SessionView s) {
+RouteDecision decide_route(const Classification& c, SessionView s) {
   RouteDecision d;
-  d.pin = (c.flags & kPinningFlags) != 0 && !is_plain_autocommit_set(sql);
+  d.pin = (c.flags & kPinningFlags) != 0;
   d.read = c.route == Route::Read && s.autocommit && !s.in_txn && !s.pinned && !d.pin;
   return d;
 }

@@ -1,5 +1,5 @@
 // How a session gets, prepares, uses and gives back a backend connection:
-// checkout (pool, connect, wait) -> sync (options, charset/autocommit, schema) ->
+// checkout (pool, connect, wait) -> sync (options, variables/autocommit, schema) ->
 // relay (command out, response streamed back) -> release or keep.
 #include <mysql.h>
 
@@ -141,14 +141,13 @@ void Session::sync_next() {
   if (conn_->multi_statements != multi_statements_) {
     payload.push_back(static_cast<char>(proto::kComSetOption));
     proto::put_int2(payload, multi_statements_ ? 0 : 1);
-  } else if (conn_->charset != charset_ || conn_->autocommit != autocommit_) {
-    std::string sql = "SET ";
-    if (conn_->charset != charset_) {
-      const MARIADB_CHARSET_INFO* cs = mariadb_get_charset_by_nr(charset_);
-      if (cs != nullptr) sql += std::string("NAMES ") + cs->csname + " COLLATE " + cs->name + ", ";
-      else charset_ = conn_->charset;  // unknown collation id: keep the connection's
+  } else if (conn_->autocommit != autocommit_ || !(conn_->vars == vars_)) {
+    // One statement replays every variable and autocommit.
+    std::string sql = "SET " + vars_.diff_from(conn_->vars);
+    if (conn_->autocommit != autocommit_) {
+      if (sql.size() > 4) sql += ", ";
+      sql += autocommit_ ? "autocommit=1" : "autocommit=0";
     }
-    sql += autocommit_ ? "autocommit=1" : "autocommit=0";
     payload.push_back(static_cast<char>(proto::kComQuery));
     payload += sql;
   } else if (!schema_.empty() && conn_->schema != schema_) {
@@ -216,8 +215,8 @@ void Session::relay_backend(std::string_view data) {
     }
     // Record what the step changed, then go on.
     if (conn_->multi_statements != multi_statements_) conn_->multi_statements = multi_statements_;
-    else if (conn_->charset != charset_ || conn_->autocommit != autocommit_) {
-      conn_->charset = charset_;
+    else if (conn_->autocommit != autocommit_ || !(conn_->vars == vars_)) {
+      conn_->vars = vars_;
       conn_->autocommit = autocommit_;
     } else conn_->schema = schema_;
     sync_next();
@@ -238,7 +237,7 @@ void Session::backend_lost(const char* what) {
     // The held connection (transaction or pinned state) died between statements: the
     // client is not waiting for a reply, so it hears about it on its next statement.
     drop_backend(CloseReason::kServerDown);
-    if (pins_ != 0 || in_txn_) lost_state_ = true;
+    if ((pins_ & ~kNextStatementPins) != 0 || in_txn_) lost_state_ = true;
     pins_ = 0;
     in_txn_ = false;
     return;

@@ -67,21 +67,21 @@ void Session::dispatch() {
   if (cmd_type_ == proto::kComQuery) {
     std::string_view sql = std::string_view(cmd_payload_).substr(1);
     cls_ = classify(sql);
-    RouteDecision d = decide_route(cls_, sql, SessionView{autocommit_, in_txn_, pins_ != 0});
-    if (d.pin && !(pins_ & kPinSessionState)) {
-      pins_ |= kPinSessionState;
-      worker_.stats.pins[static_cast<size_t>(PinReason::kSessionState)].add();
-    }
+    release_unneeded_hold();
+    pin_before(sql);
+    RouteDecision d = decide_route(cls_, SessionView{autocommit_, in_txn_, pins_ != 0});
     route_read_ = d.read;
     hg = d.read ? &topo.reader() : &topo.writer();
     kind = ResponseScanner::Kind::kQuery;
   } else if (cmd_type_ == proto::kComFieldList) {
     cls_ = Classification{Route::Read, 0};
+    release_unneeded_hold();
     route_read_ = autocommit_ && !in_txn_ && pins_ == 0;
     hg = route_read_ ? &topo.reader() : &topo.writer();
     kind = ResponseScanner::Kind::kFieldList;
   } else {
     cls_ = Classification{Route::Write, 0};
+    release_unneeded_hold();
     route_read_ = false;
   }
   run_on_backend(hg, kind);
@@ -90,14 +90,6 @@ void Session::dispatch() {
 void Session::run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind) {
   kind_ = kind;
   target_ = hg;
-  if (conn_ != nullptr) {
-    // LAST_INSERT_ID() only makes sense on the connection that did the insert.
-    if ((pins_ & kPinInsertId) && !cls_.has(kLastInsertId) && pins_ == kPinInsertId && !in_txn_) {
-      pins_ = 0;
-      release_backend();
-    }
-  }
-  pins_ &= ~kPinInsertId;
   if (conn_ != nullptr) {
     server_ = &conn_->server();
     sync_next();
@@ -122,10 +114,12 @@ void Session::finish_command() {
     schema_ = cmd_payload_.substr(1);
     if (conn_ != nullptr) conn_->schema = schema_;
   }
-  if (cmd_type_ == proto::kComQuery && !scan_.error() && scan_.last_insert_id() != 0) {
-    pins_ |= kPinInsertId;
-    worker_.stats.pins[static_cast<size_t>(PinReason::kLastInsertId)].add();
+  for (const auto& [name, value] : scan_.variables()) {
+    if (name == "autocommit") continue;  // followed through status flags
+    vars_.set(name, value);
+    if (conn_ != nullptr) conn_->vars.set(name, value);
   }
+  pin_after();
   if (conn_ != nullptr && pins_ == 0 && !in_txn_) release_backend();
   if (login_pending_ && !finish_login()) return;
   if (scan_.rejected()) {

@@ -45,6 +45,7 @@ void Session::on_handshake_response(std::string_view payload, uint8_t seq) {
   }
   caps_ = resp->capabilities & kServerCaps;
   charset_ = resp->charset != 0 ? resp->charset : 45;
+  vars_.set_charset(charset_);
   multi_statements_ = (caps_ & proto::kMultiStatements) != 0;
   sent_password_ = !resp->auth_response.empty();
   user_ = worker_.runtime().topology().find_user(resp->user);

@@ -43,6 +43,9 @@ void ResponseScanner::begin(Kind kind, uint32_t backend_caps, uint32_t client_ca
   error_message_.clear();
   last_insert_id_ = 0;
   schema_.reset();
+  variables_.clear();
+  state_changed_ = false;
+  warnings_ = 0;
   next_seq_ = 1;
 }
 
@@ -169,6 +172,7 @@ void ResponseScanner::on_packet(std::string& out) {
         uint16_t warnings = r.int2();
         status_ = r.int2();
         has_status_ = true;
+        warnings_ = warnings;
         if (hold_) {  // CLIENT_DEPRECATE_EOF: the terminator is an OK packet with a 0xFE head
           hold_ = false;
           if (forward_) {
@@ -251,9 +255,14 @@ void ResponseScanner::on_ok(std::string& out) {
   }
   status_ = ok->ok.status;
   has_status_ = true;
+  warnings_ = ok->ok.warnings;
   last_insert_id_ = ok->ok.last_insert_id;
   if (!ok->session_state.empty()) {
-    if (auto s = proto::tracked_schema(ok->session_state)) schema_ = std::string(*s);
+    proto::SessionChanges ch;
+    proto::parse_session_changes(ok->session_state, ch);
+    if (ch.schema) schema_ = std::string(*ch.schema);
+    for (auto [name, value] : ch.variables) variables_.emplace_back(name, value);
+    state_changed_ |= ch.state_changed;
   }
   bool rewrite = (backend_caps_ & proto::kSessionTrack) && !(client_caps_ & proto::kSessionTrack);
   if (!rewrite) {

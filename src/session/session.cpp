@@ -156,7 +156,7 @@ void Session::close(const char* why) {
   }
   if (conn_ != nullptr) {
     // A connection mid-command or holding client state cannot be reused.
-    bool clean = was == State::kReady && pins_ == 0 && !in_txn_;
+    bool clean = was == State::kReady && (pins_ & ~kNextStatementPins) == 0 && !in_txn_;
     if (clean) release_backend();
     else drop_backend(CloseReason::kError);
   }

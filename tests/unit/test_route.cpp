@@ -15,49 +15,10 @@
 using sluice::Classification;
 using sluice::decide_route;
 using sluice::Hostgroup;
-using sluice::is_plain_autocommit_set;
 using sluice::Route;
 using sluice::Server;
 using sluice::ServerConfig;
 using sluice::SessionView;
-
-TEST_CASE("route: is_plain_autocommit_set accepts only a lone SET [SESSION] autocommit") {
-  for (const char* sql : {
-           "SET autocommit=0",
-           "set  @@session.autocommit = ON;",
-           "SET SESSION autocommit=1",
-           "SET @@autocommit=1",
-           "SET autocommit = OFF",
-           "  SET autocommit=true ; ",
-           "Set AutoCommit=False",
-           "SET\tautocommit\n=\n1",
-       }) {
-    CAPTURE(sql);
-    CHECK(is_plain_autocommit_set(sql));
-  }
-  for (const char* sql : {
-           "SET autocommit=0, sql_mode=''",  // a second assignment must pin
-           "SET @autocommit=1",              // a user variable
-           "SET autocommitx=1",
-           "SET autocommit=2",
-           "SET autocommit=onx",
-           "SET autocommit=1x",
-           "SET autocommit",
-           "SET autocommit=",
-           "SET GLOBAL autocommit=0",
-           "SET @@global.autocommit=0",
-           "SET @@session.sql_mode=''",
-           "SET sessionautocommit=1",
-           "SET autocommit=0; SELECT 1",
-           "SET autocommit=0;;",
-           "SETautocommit=1",
-           "SELECT 1",
-           "",
-       }) {
-    CAPTURE(sql);
-    CHECK_FALSE(is_plain_autocommit_set(sql));
-  }
-}
 
 namespace {
 
@@ -72,53 +33,52 @@ Classification cls(Route r, uint32_t flags = sluice::kNone) {
 
 TEST_CASE("route: reads go to a reader only with autocommit on, outside a transaction, unpinned") {
   const Classification read = cls(Route::Read);
-  auto d = decide_route(read, "SELECT 1", SessionView{});
+  auto d = decide_route(read, SessionView{});
   CHECK(d.read);
   CHECK_FALSE(d.pin);
-  CHECK_FALSE(decide_route(read, "SELECT 1", SessionView{false, false, false}).read);
-  CHECK_FALSE(decide_route(read, "SELECT 1", SessionView{true, true, false}).read);
-  CHECK_FALSE(decide_route(read, "SELECT 1", SessionView{true, false, true}).read);
-  auto w = decide_route(cls(Route::Write), "UPDATE t SET a = 1", SessionView{});
+  CHECK_FALSE(decide_route(read, SessionView{false, false, false}).read);
+  CHECK_FALSE(decide_route(read, SessionView{true, true, false}).read);
+  CHECK_FALSE(decide_route(read, SessionView{true, false, true}).read);
+  auto w = decide_route(cls(Route::Write), SessionView{});
   CHECK_FALSE(w.read);
   CHECK_FALSE(w.pin);
 }
 
 TEST_CASE("route: statements that leave per-connection state pin the session") {
-  for (uint32_t f : {sluice::kSetStatement, sluice::kUserVariable, sluice::kTempTable, sluice::kLockTables,
+  for (uint32_t f : {sluice::kUserVariable, sluice::kTempTable, sluice::kLockTables,
                      sluice::kGetLock, sluice::kPrepare, sluice::kFoundRows}) {
     CAPTURE(f);
-    auto d = decide_route(cls(Route::Write, f), "x", SessionView{});
+    auto d = decide_route(cls(Route::Write, f), SessionView{});
     CHECK(d.pin);
     CHECK_FALSE(d.read);
     // A pinning flag keeps even a read on the session's own connection.
-    CHECK_FALSE(decide_route(cls(Route::Read, f), "x", SessionView{}).read);
+    CHECK_FALSE(decide_route(cls(Route::Read, f), SessionView{}).read);
   }
   for (uint32_t f : {sluice::kBeginsTransaction, sluice::kEndsTransaction, sluice::kUseSchema,
-                     sluice::kLastInsertId, sluice::kSetAutocommit, sluice::kUnlockTables}) {
+                     sluice::kLastInsertId, sluice::kSetAutocommit, sluice::kUnlockTables,
+                     sluice::kSetStatement}) {
     CAPTURE(f);
-    CHECK_FALSE(decide_route(cls(Route::Write, f), "x", SessionView{}).pin);
+    CHECK_FALSE(decide_route(cls(Route::Write, f), SessionView{}).pin);
   }
 }
 
-TEST_CASE("route: SET pins, except a plain autocommit SET") {
+// A SET of a known variable is replayed on other connections (the session learns the
+// new value from session tracking), so SET alone does not pin; a user variable does.
+TEST_CASE("route: SET pins only when it sets a user variable") {
   const Classification set = cls(Route::Write, sluice::kSetStatement);
-  const Classification set_ac = cls(Route::Write, sluice::kSetStatement | sluice::kSetAutocommit);
-  CHECK(decide_route(set, "SET NAMES utf8mb4", SessionView{}).pin);
-  CHECK(decide_route(set, "SET sql_mode=''", SessionView{}).pin);
-  CHECK_FALSE(decide_route(set_ac, "SET autocommit=0", SessionView{}).pin);
-  CHECK_FALSE(decide_route(set_ac, "SET SESSION autocommit=1", SessionView{}).pin);
-  CHECK(decide_route(set_ac, "SET autocommit=0, sql_mode=''", SessionView{}).pin);
-  CHECK(decide_route(set_ac, "SET autocommit=0, @x=1", SessionView{}).pin);
+  CHECK_FALSE(decide_route(set, SessionView{}).pin);
+  CHECK(decide_route(cls(Route::Write, sluice::kSetStatement | sluice::kUserVariable), SessionView{}).pin);
 }
 
 TEST_CASE("route: the classifier's view of SET and user variables, end to end") {
-  auto route = [](const char* sql) { return decide_route(sluice::classify(sql), sql, SessionView{}); };
+  auto route = [](const char* sql) { return decide_route(sluice::classify(sql), SessionView{}); };
   CHECK(route("SELECT @x").pin);
   CHECK_FALSE(route("SELECT @x").read);
   CHECK(route("SET @x = 1").pin);
-  CHECK(route("SET NAMES utf8mb4").pin);
+  CHECK_FALSE(route("SET NAMES utf8mb4").pin);
   CHECK_FALSE(route("SET autocommit=0").pin);
-  CHECK(route("SET autocommit=0, sql_mode=''").pin);
+  CHECK_FALSE(route("SET autocommit=0, sql_mode=''").pin);
+  CHECK(route("SET autocommit=0, @x=1").pin);
   CHECK(route("SELECT * FROM t WHERE id = 1").read);
   CHECK_FALSE(route("SELECT * FROM t WHERE id = 1").pin);
   CHECK_FALSE(route("SELECT @@version").pin);  // a system variable is not session state

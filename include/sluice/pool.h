@@ -88,6 +88,9 @@ class Pool {
   // Idle conns of `worker` past idle_timeout or max_lifetime, removed from the pool.
   std::vector<std::pair<PooledConn*, CloseReason>> expire_idle(int worker, int64_t now_ms,
                                                                uint32_t idle_timeout_ms);
+  // Reserves a slot to open a warm connection when fewer than `min_idle` are open and
+  // nobody waits. The caller connects and checks the connection in (or frees the slot).
+  bool reserve_warm(uint32_t min_idle);
   // A waiter gave up. True if it was still queued (no grant is on its way).
   bool cancel(uint64_t token, bool timed_out);
   void connect_result(bool ok);

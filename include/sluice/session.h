@@ -76,9 +76,13 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void send_greeting();
   void on_handshake_response(std::string_view payload, uint8_t seq);
   void on_auth_switch_response(std::string_view payload, uint8_t seq);
+  void send_auth_switch(uint8_t seq);
+  void authenticate(std::string_view plugin, std::string_view response, uint8_t seq);
   void auth_done(bool ok, uint8_t seq, bool sha2_fast);
   void deny_access(uint8_t seq);
   void check_login_schema(uint8_t seq);
+  void on_change_user(std::string_view payload);
+  void reset_session();
   bool finish_login();
 
   // ---- commands (command.cpp) ----

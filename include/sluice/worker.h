@@ -82,6 +82,7 @@ class Worker {
   void on_accept();
   void receive_grant(Server& s, uint64_t token, BackendConn* conn);
   void reap_idle();
+  void warm_pools();
 
   Runtime& rt_;
   const int id_;

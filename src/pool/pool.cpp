@@ -187,6 +187,13 @@ std::vector<std::pair<PooledConn*, CloseReason>> Pool::expire_idle(int worker, i
   return out;
 }
 
+bool Pool::reserve_warm(uint32_t min_idle) {
+  std::lock_guard lock(mu_);
+  if (open_ >= std::min(min_idle, max_open_) || !waiters_.empty()) return false;
+  ++open_;
+  return true;
+}
+
 bool Pool::cancel(uint64_t token, bool timed_out) {
   std::lock_guard lock(mu_);
   auto it = std::find_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) { return w.token == token; });

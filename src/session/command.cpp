@@ -50,6 +50,13 @@ void Session::dispatch() {
         return;
       }
       break;
+    case proto::kComResetConnection:
+      reset_session();
+      send_ok(1);
+      return;
+    case proto::kComChangeUser:
+      on_change_user(std::string_view(payload).substr(1));
+      return;
     case proto::kComStmtPrepare:
       send_error(1, 1295, "HY000", "This command is not supported in the prepared statement protocol yet (Sluice)");
       return;

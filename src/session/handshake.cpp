@@ -55,21 +55,27 @@ void Session::on_handshake_response(std::string_view payload, uint8_t seq) {
     return;
   }
   schema_ = !resp->database.empty() ? resp->database : user_->cfg.default_schema;
-  std::string_view plugin = resp->auth_plugin.empty() ? auth::kNativePlugin : std::string_view(resp->auth_plugin);
-  if (plugin == auth::kNativePlugin && resp->auth_response.size() != 0) {
-    auth_done(auth::verify_native(user_->creds, salt_, resp->auth_response), next, false);
-    return;
+  authenticate(resp->auth_plugin, resp->auth_response, next);
+}
+
+// Checks a scramble of the handshake salt for the plugin the client chose; anything else
+// (other plugins, a hash-only user asked for sha2, an empty scramble for a non-empty
+// password) gets an auth switch to mysql_native_password with a fresh salt.
+void Session::authenticate(std::string_view plugin, std::string_view response, uint8_t seq) {
+  if (plugin.empty()) plugin = auth::kNativePlugin;
+  if (plugin == auth::kNativePlugin && !response.empty()) {
+    auth_done(auth::verify_native(user_->creds, salt_, response), seq, false);
+  } else if (plugin == auth::kSha2Plugin && !user_->creds.sha2_digest2.empty() && response.size() == 32) {
+    auth_done(auth::verify_sha2(user_->creds, salt_, response), seq, true);
+  } else if (plugin == auth::kNativePlugin && user_->creds.empty_password) {
+    auth_done(true, seq, false);
+  } else {
+    send_auth_switch(seq);
   }
-  if (plugin == auth::kSha2Plugin && !user_->creds.sha2_digest2.empty() && resp->auth_response.size() == 32) {
-    auth_done(auth::verify_sha2(user_->creds, salt_, resp->auth_response), next, true);
-    return;
-  }
-  if (plugin == auth::kNativePlugin && user_->creds.empty_password) {
-    auth_done(true, next, false);
-    return;
-  }
-  // Anything else (other plugins, a hash-only user asked for sha2, an empty scramble for
-  // a non-empty password): ask for mysql_native_password with a fresh salt.
+}
+
+// Asks the client for a mysql_native_password scramble of a fresh salt.
+void Session::send_auth_switch(uint8_t seq) {
   salt_ = auth::random_salt();
   std::string sw;
   sw.push_back(static_cast<char>(0xfe));
@@ -77,11 +83,12 @@ void Session::on_handshake_response(std::string_view payload, uint8_t seq) {
   sw.push_back('\0');
   sw.append(salt_);
   sw.push_back('\0');
-  send_packet(next, sw);
+  send_packet(seq, sw);
   state_ = State::kAuthSwitch;
 }
 
 void Session::on_auth_switch_response(std::string_view payload, uint8_t seq) {
+  LOG_DEBUG("session %u: auth switch response of %zu bytes, seq %u", conn_id_, payload.size(), seq);
   sent_password_ = !payload.empty();
   auth_done(auth::verify_native(user_->creds, salt_, payload), static_cast<uint8_t>(seq + 1), false);
 }
@@ -125,6 +132,48 @@ void Session::auth_done(bool ok, uint8_t seq, bool sha2_fast) {
   }
   send_ok(seq);
   state_ = State::kReady;
+}
+
+// COM_RESET_CONNECTION and COM_CHANGE_USER: the client starts over as a fresh session. A
+// held connection carries state of the old session, so it is closed rather than pooled.
+void Session::reset_session() {
+  if (conn_ != nullptr) {
+    if ((pins_ & ~kNextStatementPins) != 0 || in_txn_) drop_backend(CloseReason::kEvicted);
+    else release_backend();
+  }
+  pins_ = 0;
+  get_locks_ = 0;
+  in_txn_ = false;
+  autocommit_ = true;
+  lost_state_ = false;
+  vars_ = SessionVars();
+  vars_.set_charset(charset_);
+}
+
+// COM_CHANGE_USER: user, scramble, schema, charset, plugin. Sluice always answers with an
+// auth switch to mysql_native_password with a fresh salt, then goes on as after a login.
+void Session::on_change_user(std::string_view payload) {
+  proto::Reader r(payload);
+  std::string user(r.null_str());
+  std::string response(caps_ & proto::kSecureConnection ? r.bytes(r.int1()) : r.null_str());
+  std::string db(r.null_str());
+  if (r.remaining() >= 2) {
+    uint16_t cs = r.int2();
+    if (cs != 0) charset_ = static_cast<uint8_t>(cs);
+  }
+  std::string plugin(r.remaining() > 0 && (caps_ & proto::kPluginAuth) ? r.null_str() : std::string_view());
+  if (counted_user_ && user_ != nullptr) user_->connections.fetch_sub(1, std::memory_order_relaxed);
+  counted_user_ = false;
+  reset_session();
+  backend_id_.user = user;
+  sent_password_ = !response.empty();
+  user_ = r.ok ? worker_.runtime().topology().find_user(user) : nullptr;
+  if (user_ == nullptr) {
+    deny_access(1);
+    return;
+  }
+  schema_ = !db.empty() ? db : user_->cfg.default_schema;
+  authenticate(plugin, response, 1);
 }
 
 // MariaDB refuses a login naming an unknown database; so does Sluice, by running the

@@ -86,7 +86,35 @@ void Worker::kick(Server& s, int worker) {
   });
 }
 
+// min_idle: worker 0 keeps each server's pool warm, logging in as the first configured
+// user (a pool is shared by every user, and warm connections must be someone's).
+void Worker::warm_pools() {
+  const auto& users = rt_.config().users;
+  if (id_ != 0 || users.empty()) return;
+  BackendIdentity id{users.front().backend_username, users.front().backend_password, false};
+  int64_t now = now_ms();
+  for (const auto& sp : rt_.topology().servers()) {
+    Server& s = *sp;
+    if (s.cfg.pool.min_idle == 0 || !s.usable(now)) continue;
+    while (s.pool.reserve_warm(s.cfg.pool.min_idle)) {
+      auto* c = new BackendConn(s, id);
+      c->connect(*this, s.cfg.pool.connect_timeout_ms, [this, c, &s](bool ok, unsigned, const std::string& msg) {
+        s.pool.connect_result(ok);
+        if (ok) {
+          checkin(c);
+          return;
+        }
+        LOG_WARN("warming %s: %s", s.name.c_str(), msg.c_str());
+        s.mark_down(now_ms(), rt_.config().monitor.down_retry_ms);
+        c->close();
+        release_slot(s, CloseReason::kCount);
+      });
+    }
+  }
+}
+
 void Worker::reap_idle() {
+  warm_pools();
   int64_t now = now_ms();
   for (const auto& sp : rt_.topology().servers()) {
     Server& s = *sp;

@@ -51,6 +51,9 @@ class ResponseScanner {
   bool protocol_error() const { return protocol_error_; }
   bool forwarded_any() const { return forwarded_any_; }
   bool infile_requested() const { return infile_; }
+  // The server asked for a LOCAL INFILE the client never allowed (no CLIENT_LOCAL_FILES):
+  // the request was not forwarded; the session sends an empty file and an error.
+  bool infile_refused() const { return infile_refused_; }
   // After the client's LOCAL INFILE data: the server's reply is scanned like a query's.
   void resume_after_infile();
 
@@ -98,6 +101,7 @@ class ResponseScanner {
   bool protocol_error_ = false;
   bool forwarded_any_ = false;
   bool infile_ = false;
+  bool infile_refused_ = false;
 
   // framing
   unsigned char hdr_[4];

@@ -49,6 +49,9 @@ void BackendConn::connect(Worker& worker, uint32_t timeout_ms, ConnectDone done)
   mysql_options(mysql_, MYSQL_OPT_READ_TIMEOUT, &timeout_s);
   mysql_options(mysql_, MYSQL_OPT_WRITE_TIMEOUT, &timeout_s);
   mysql_options(mysql_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  // Lets the server ask for LOCAL INFILE data, which Sluice relays from clients that allow it.
+  unsigned int local_infile = 1;
+  mysql_options(mysql_, MYSQL_OPT_LOCAL_INFILE, &local_infile);
   mysql_optionsv(mysql_, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", "sluice");
   // Progress reports would arrive as ERR 0xFFFF packets that clients never asked for.
   // Session tracking tells Sluice what each statement changed, so it can replay it.

@@ -223,6 +223,15 @@ void Session::relay_backend(std::string_view data) {
     return;
   }
   if (scan_.infile_requested()) {
+    if (scan_.infile_refused()) {
+      // An empty file loads nothing; the server's reply is swallowed and the client gets
+      // the error MariaDB gives a client without local-infile support.
+      std::string empty;
+      proto::append_packet(empty, scan_.next_seq(), {});
+      conn_->stream().write(empty);
+      scan_.resume_after_infile();
+      return;
+    }
     state_ = State::kInfile;
     process_input();
     return;

@@ -129,7 +129,11 @@ void Session::finish_command() {
   pin_after();
   if (conn_ != nullptr && pins_ == 0 && !in_txn_) release_backend();
   if (login_pending_ && !finish_login()) return;
-  if (scan_.rejected()) {
+  if (scan_.infile_refused()) {
+    send_error(1, 4166, "HY000",
+               "The used command is not allowed because the MariaDB server or client has disabled the local "
+               "infile capability");
+  } else if (scan_.rejected()) {
     // As MariaDB answers a client without CLIENT_MULTI_RESULTS whose procedure returns rows.
     send_error(1, 1312, "0A000",
                "PROCEDURE " + called_procedure(std::string_view(cmd_payload_).substr(1), schema_) +

@@ -10,12 +10,12 @@
 namespace sluice {
 namespace {
 
-// What Sluice offers. Not offered until implemented: SSL, COMPRESS, LOCAL_FILES.
+// What Sluice offers. Not offered until implemented: SSL, COMPRESS.
 // Backends never use DEPRECATE_EOF (libmysqlclient lacks it); the response scanner
 // translates for clients that negotiate it.
 constexpr uint32_t kServerCaps =
     proto::kLongPassword | proto::kFoundRows | proto::kLongFlag | proto::kConnectWithDb | proto::kNoSchema |
-    proto::kOdbc | proto::kIgnoreSpace | proto::kProtocol41 | proto::kInteractive | proto::kIgnoreSigpipe |
+    proto::kOdbc | proto::kLocalFiles | proto::kIgnoreSpace | proto::kProtocol41 | proto::kInteractive | proto::kIgnoreSigpipe |
     proto::kTransactions | proto::kSecureConnection | proto::kMultiStatements | proto::kMultiResults |
     proto::kPsMultiResults | proto::kPluginAuth | proto::kConnectAttrs | proto::kPluginAuthLenencData |
     proto::kSessionTrack | proto::kDeprecateEof;

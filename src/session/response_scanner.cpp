@@ -35,6 +35,7 @@ void ResponseScanner::begin(Kind kind, uint32_t backend_caps, uint32_t client_ca
   protocol_error_ = false;
   forwarded_any_ = false;
   infile_ = false;
+  infile_refused_ = false;
   hdr_have_ = 0;
   in_continuation_ = false;
   columns_left_ = 0;
@@ -55,6 +56,7 @@ void ResponseScanner::resume_after_infile() {
   done_ = false;
   infile_ = false;
   hdr_have_ = 0;
+  if (infile_refused_) forward_ = false;  // the error the client gets comes from the session
 }
 
 bool ResponseScanner::is_eof() const {
@@ -114,9 +116,11 @@ void ResponseScanner::start_packet(std::string& out) {
     bool column = strip_ext_ && (phase_ == Phase::kColumns || (phase_ == Phase::kFieldDefs && b != 0xfe));
     bool count = phase_ == Phase::kFirst && strip_meta_flag_ && b != 0x00 && b != 0xff && b != 0xfb;
     bool eof = deprecate_eof_ && b == 0xfe && chunk_len_ < 9 && phase_ != Phase::kFirst && phase_ != Phase::kSingle;
+    bool infile = phase_ == Phase::kFirst && b == 0xfb;
     // OK: may need rewriting; ERR: may be a progress report; column and column count:
-    // MariaDB-only metadata; EOF: becomes nothing or an OK for CLIENT_DEPRECATE_EOF.
-    if ((first && b == 0x00) || b == 0xff || column || count || eof) {
+    // MariaDB-only metadata; EOF: becomes nothing or an OK for CLIENT_DEPRECATE_EOF;
+    // LOCAL INFILE request: not for a client that did not allow it.
+    if ((first && b == 0x00) || b == 0xff || column || count || eof || infile) {
       hold_ = true;
       held_.assign(reinterpret_cast<const char*>(hdr_), 4);
       return;
@@ -217,7 +221,10 @@ void ResponseScanner::on_first_packet(std::string& out) {
     return;
   }
   if (b == 0xfb) {
+    hold_ = false;
     infile_ = true;
+    infile_refused_ = !(client_caps_ & proto::kLocalFiles);
+    if (!infile_refused_) emit_held(out);
     done_ = true;
     return;
   }

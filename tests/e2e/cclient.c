@@ -9,6 +9,9 @@
  *   RS\t<col1>\t<col2>...      a result set starts (column names)
  *   ROW\t<v1>\t<v2>...         one row (NULL printed as \N)
  *   OK <affected_rows>         a result without a result set (e.g. the final OK of a CALL)
+ * Two arguments are commands rather than SQL:
+ *   \reset                        mysql_reset_connection() (COM_RESET_CONNECTION), prints RESET
+ *   \change_user USER PASS [DB]   mysql_change_user() (COM_CHANGE_USER), prints CHANGED
  * On any error: "ERROR <errno> (<sqlstate>): <message>" on stderr and exit status 1.
  */
 #include <mysql.h>
@@ -98,6 +101,18 @@ int main(int argc, char **argv) {
   for (; i < argc; i++) {
     const char *sql = argv[i];
     printf("STMT %s\n", sql);
+    if (strcmp(sql, "\\reset") == 0) {
+      if (mysql_reset_connection(m)) return fail(m, sql);
+      puts("RESET");
+      continue;
+    }
+    if (strncmp(sql, "\\change_user ", 13) == 0) {
+      char u[256] = "", p[256] = "", d[256] = "";
+      int n = sscanf(sql + 13, "%255s %255s %255s", u, p, d);
+      if (n < 2 || mysql_change_user(m, u, p, n == 3 ? d : NULL)) return fail(m, sql);
+      puts("CHANGED");
+      continue;
+    }
     if (mysql_real_query(m, sql, (unsigned long)strlen(sql))) return fail(m, sql);
     for (;;) {
       if (print_result(m)) return fail(m, sql);

@@ -473,6 +473,8 @@ def parse_cclient(stdout: str):
             results[-1][2].append(line.split("\t")[1:])
         elif line.startswith("STMT "):
             results.append(["stmt", line[5:]])
+        elif line in ("RESET", "CHANGED"):
+            results.append([line.lower()])
         else:
             raise AssertionError(f"unexpected cclient output line: {line!r}")
     return [tuple(r) for r in results]

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sluice/config.h"
+#include "sluice/sessions.h"
 #include "sluice/topology.h"
 #include "sluice/worker.h"
 
@@ -33,6 +34,7 @@ class Runtime {
 
   uint32_t next_connection_id() { return next_conn_id_.fetch_add(1, std::memory_order_relaxed); }
   std::atomic<uint32_t> client_connections{0};
+  SessionRegistry sessions;
 
  private:
   Config cfg_;

@@ -24,6 +24,7 @@
 #include "sluice/classifier.h"
 #include "sluice/response.h"
 #include "sluice/session_vars.h"
+#include "sluice/sessions.h"
 #include "sluice/stream.h"
 #include "sluice/worker.h"
 
@@ -37,6 +38,8 @@ class Session final : private StreamHandler, private BackendListener, public Poo
  public:
   Session(Worker& worker, int fd, uint32_t conn_id, std::string peer);
   void start();
+  // KILL CONNECTION from another session (called on this session's worker).
+  void kill_connection() { close("killed by KILL CONNECTION"); }
 
  private:
   enum class State : uint8_t {
@@ -83,6 +86,10 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void check_login_schema(uint8_t seq);
   void on_change_user(std::string_view payload);
   void reset_session();
+
+  // ---- KILL (kill.cpp) ----
+  bool kill_command();  // true if the command was a KILL and is being handled
+  void kill_session(uint32_t id, bool query_only);
   bool finish_login();
 
   // ---- commands (command.cpp) ----
@@ -172,6 +179,8 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   std::string out_;
 
   BackendConn* conn_ = nullptr;
+  std::shared_ptr<SessionInfo> info_;  // shared with the registry, for KILL
+  Server* forced_server_ = nullptr;    // checkout() goes to this server (KILL QUERY)
 };
 
 }  // namespace sluice

@@ -28,7 +28,7 @@ void Session::checkout() {
   Runtime& rt = worker_.runtime();
   Topology& topo = rt.topology();
   int64_t now = now_ms();
-  Server* s = pick_server(*target_, now, tried_);
+  Server* s = forced_server_ != nullptr ? forced_server_ : pick_server(*target_, now, tried_);
   if (s == nullptr && target_ == &topo.reader()) {
     if (!rt.config().routing.reads_fallback_to_writer) {
       fail_command(9001, "HY000", "Sluice: no usable server in reader hostgroup " + std::to_string(target_->id));
@@ -166,6 +166,8 @@ void Session::sync_next() {
 
 void Session::send_command() {
   state_ = State::kRelaying;
+  info_->running_thread.store(conn_->thread_id(), std::memory_order_relaxed);
+  info_->running_on.store(server_, std::memory_order_relaxed);
   scan_.begin(kind_, conn_->capabilities(), caps_, !login_pending_, conn_->ext_metadata(), conn_->cache_metadata());
   if (!(caps_ & proto::kMultiResults) && cls_.has(kCall)) scan_.reject_result_sets();
   if (!conn_->stream().write(cmd_raw_)) backend_lost("write failed");

@@ -57,6 +57,16 @@ void Session::dispatch() {
     case proto::kComChangeUser:
       on_change_user(std::string_view(payload).substr(1));
       return;
+    case proto::kComProcessKill: {
+      proto::Reader r(std::string_view(payload).substr(1));
+      uint32_t id = r.int4();
+      if (!r.ok) {
+        send_error(1, 1047, "08S01", "Unknown command");
+        return;
+      }
+      kill_session(id, false);
+      return;
+    }
     case proto::kComStmtPrepare:
       send_error(1, 1295, "HY000", "This command is not supported in the prepared statement protocol yet (Sluice)");
       return;
@@ -74,6 +84,7 @@ void Session::dispatch() {
   if (cmd_type_ == proto::kComQuery) {
     std::string_view sql = std::string_view(cmd_payload_).substr(1);
     cls_ = classify(sql);
+    if (cls_.has(kKill) && kill_command()) return;
     release_unneeded_hold();
     pin_before(sql);
     RouteDecision d = decide_route(cls_, SessionView{autocommit_, in_txn_, pins_ != 0});
@@ -106,6 +117,8 @@ void Session::run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind) {
 }
 
 void Session::finish_command() {
+  info_->running_on.store(nullptr, std::memory_order_relaxed);
+  forced_server_ = nullptr;
   record_statement(!scan_.error());
   uint16_t status = scan_.status();
   if (scan_.has_status()) {  // an ERR alone says nothing about the session's state
@@ -166,6 +179,8 @@ void Session::trim_buffers() {
 
 void Session::fail_command(uint16_t code, std::string_view state, const std::string& msg) {
   LOG_DEBUG("session %u: %s", conn_id_, msg.c_str());
+  info_->running_on.store(nullptr, std::memory_order_relaxed);
+  forced_server_ = nullptr;
   if (!login_pending_) record_statement(false);
   if (login_pending_) {
     send_error(login_seq_, code, state, msg);

@@ -121,6 +121,7 @@ void Session::auth_done(bool ok, uint8_t seq, bool sha2_fast) {
     // caching_sha2_password: "fast auth succeeded", then the OK.
     send_packet(seq++, std::string_view("\x01\x03", 2));
   }
+  info_->user.store(user_, std::memory_order_relaxed);
   backend_id_.user = user_->cfg.backend_username;
   backend_id_.password = user_->cfg.backend_password;
   backend_id_.found_rows = (caps_ & proto::kFoundRows) != 0;

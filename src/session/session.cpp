@@ -13,11 +13,16 @@ namespace sluice {
 Session::Session(Worker& worker, int fd, uint32_t conn_id, std::string peer)
     : worker_(worker), conn_id_(conn_id), peer_(std::move(peer)) {
   client_.attach(worker.loop(), fd, this);
+  info_ = std::make_shared<SessionInfo>();
+  info_->worker = worker.id();
+  info_->session = this;
+  worker.runtime().sessions.add(conn_id, info_);
   worker_.sessions.fetch_add(1, std::memory_order_relaxed);
   worker_.runtime().client_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
 Session::~Session() {
+  worker_.runtime().sessions.remove(conn_id_);
   worker_.sessions.fetch_sub(1, std::memory_order_relaxed);
   worker_.runtime().client_connections.fetch_sub(1, std::memory_order_relaxed);
 }

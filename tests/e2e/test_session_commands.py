@@ -78,3 +78,66 @@ def test_load_data_local_refused_like_mariadb_without_local_files(sluice, infile
             c.close()
     assert errors[0] == errors[1]
     assert _count(h.PRIMARY_PORT, table) == 0
+
+
+def _sleep_in_thread(conn, seconds):
+    import threading
+    import time
+    out = {}
+
+    def run():
+        t = time.monotonic()
+        try:
+            h.query(conn, f"SELECT SLEEP({seconds})")
+            out["result"] = ("ok", time.monotonic() - t)
+        except pymysql.err.MySQLError as e:
+            out["result"] = (h.mysql_error(e), time.monotonic() - t)
+
+    th = threading.Thread(target=run)
+    th.start()
+    return th, out
+
+
+def test_kill_query_interrupts_the_statement_on_its_backend(sluice):
+    victim, killer = h.connect(sluice.port), h.connect(sluice.port)
+    try:
+        th, out = _sleep_in_thread(victim, 20)
+        servers = list(h.REPLICA_PORTS) + [h.PRIMARY_PORT]
+        h.wait_for(lambda: any(_running_sleep(p) for p in servers), timeout=10)
+        h.query(killer, f"KILL QUERY {victim.thread_id()}")
+        th.join(timeout=15)
+        err, took = out["result"]
+        assert err[0] == 1317 and took < 10, out
+        assert h.scalar(victim, "SELECT 1") == 1  # only the statement was killed
+    finally:
+        victim.close()
+        killer.close()
+
+
+def _running_sleep(port):
+    d = h.direct(port)
+    try:
+        return h.scalar(d, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                           "WHERE INFO LIKE 'SELECT SLEEP(%'") > 0
+    finally:
+        d.close()
+
+
+def test_kill_connection_closes_the_client_session(sluice):
+    victim, killer = h.connect(sluice.port), h.connect(sluice.port)
+    try:
+        h.query(killer, f"KILL {victim.thread_id()}")
+        h.wait_for(lambda: _is_closed(victim), timeout=10)
+        with pytest.raises(pymysql.err.MySQLError) as ei:
+            h.query(killer, "KILL 4000000000")
+        assert h.mysql_error(ei.value) == (1094, "Unknown thread id: 4000000000")
+    finally:
+        killer.close()
+
+
+def _is_closed(conn):
+    try:
+        h.query(conn, "SELECT 1")
+        return False
+    except pymysql.err.Error:
+        return True

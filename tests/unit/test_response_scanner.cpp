@@ -472,7 +472,7 @@ TEST_CASE("response scanner: LOCAL INFILE request, then the server's reply to th
   Stream st;
   st.packet("\xfb/tmp/data.csv");
   ResponseScanner sc;
-  sc.begin(Kind::kQuery, kCaps, kCaps, true);
+  sc.begin(Kind::kQuery, kCaps, kCaps | proto::kLocalFiles, true);
   std::string out;
   CHECK(sc.feed(st.bytes, out) == st.bytes.size());
   CHECK(sc.done());
@@ -494,6 +494,27 @@ TEST_CASE("response scanner: LOCAL INFILE request, then the server's reply to th
   CHECK(out == reply.bytes);
   CHECK(sc.has_status());
   CHECK(sc.next_seq() == 5);
+}
+
+TEST_CASE("response scanner: a LOCAL INFILE request is not forwarded to a client without local files") {
+  Stream st;
+  st.packet("\xfb/etc/passwd");
+  ResponseScanner sc;
+  sc.begin(Kind::kQuery, kCaps, kCaps, true);
+  std::string out;
+  CHECK(sc.feed(st.bytes, out) == st.bytes.size());
+  CHECK(sc.infile_requested());
+  CHECK(sc.infile_refused());
+  CHECK(out.empty());
+  // The session sends an empty file; the server's reply is swallowed too.
+  sc.resume_after_infile();
+  Stream reply;
+  reply.seq = 3;
+  reply.ok(kAuto, 0);
+  CHECK(sc.feed(reply.bytes, out) == reply.bytes.size());
+  CHECK(sc.done());
+  CHECK(out.empty());
+  CHECK(sc.infile_refused());
 }
 
 TEST_CASE("response scanner: protocol errors") {

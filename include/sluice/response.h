@@ -29,6 +29,9 @@ class ResponseScanner {
     kQuery,      // COM_QUERY (and the reply after LOCAL INFILE data)
     kFieldList,  // COM_FIELD_LIST: column definitions then EOF, or ERR
     kSingle,     // exactly one packet: OK, ERR, EOF, or a COM_STATISTICS string
+    kPrepare,    // COM_STMT_PREPARE: OK (id, columns, params), param defs, EOF, column defs, EOF
+    kExecute,    // COM_STMT_EXECUTE: like kQuery with binary rows; a cursor ends after the defs
+    kFetch,      // COM_STMT_FETCH: binary rows then EOF, or ERR
   };
 
   // forward=false swallows the response (used for commands Sluice sends on its own).
@@ -42,6 +45,14 @@ class ResponseScanner {
   // The client lacks CLIENT_MULTI_RESULTS and ran CALL: a result set from the procedure is
   // swallowed and rejected() is set, so the session answers with error 1312 as MariaDB does.
   void reject_result_sets() { reject_results_ = true; }
+  // kPrepare and kExecute: the column definitions sent (as the client sees them) are
+  // appended to `into`.
+  void capture_columns(std::vector<std::string>* into) { capture_ = into; }
+  // kExecute: when the backend skips metadata it sent at the previous execution (MariaDB's
+  // cache-metadata capability), these definitions are sent instead, since clients expect
+  // them every time.
+  void inject_columns(const std::vector<std::string>* cols) { inject_ = cols; }
+  uint32_t prepared_id() const { return prep_id_; }  // kPrepare: the statement id
   bool rejected() const { return rejected_; }
   // Consumes bytes up to the end of the response; returns how many were used (the rest,
   // if any, is not part of this response). Appends what the client must see to `out`.
@@ -74,7 +85,10 @@ class ResponseScanner {
   uint8_t next_seq() const { return next_seq_; }
 
  private:
-  enum class Phase : uint8_t { kFirst, kColumns, kColumnsEof, kRows, kFieldDefs, kSingle };
+  enum class Phase : uint8_t {
+    kFirst, kColumns, kColumnsEof, kRows, kFieldDefs, kSingle,
+    kPrepOk, kPrepParams, kPrepParamsEof, kPrepColumns, kPrepColumnsEof
+  };
 
   void start_packet(std::string& out);
   void end_chunk(std::string& out);
@@ -83,6 +97,10 @@ class ResponseScanner {
   void on_ok(std::string& out);
   void on_err(std::string& out);
   void on_column(std::string& out);
+  void on_prepare_ok(std::string& out);
+  void on_prepare_packet(std::string& out);
+  void after_prepare_section();
+  void send_injected_columns(std::string& out);
   void emit_held(std::string& out);
   bool is_eof() const;
 
@@ -118,6 +136,10 @@ class ResponseScanner {
   uint8_t next_seq_ = 1;
 
   uint64_t columns_left_ = 0;
+  uint64_t params_left_ = 0;
+  uint32_t prep_id_ = 0;
+  std::vector<std::string>* capture_ = nullptr;
+  const std::vector<std::string>* inject_ = nullptr;
   uint16_t status_ = 0;
   bool has_status_ = false;
   uint16_t error_code_ = 0;

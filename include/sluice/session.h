@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sluice/backend.h"
@@ -55,6 +56,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
     kPinGetLock = 1u << 3,        // until every GET_LOCK is released
     kPinPrepare = 1u << 4,        // text-protocol PREPARE
     kPinUnknownState = 1u << 5,   // the server reported state Sluice cannot replay
+    kPinStatements = 1u << 6,     // prepared statements (COM_STMT_PREPARE) until all closed
     kPinInsertId = 1u << 8,       // LAST_INSERT_ID() may follow
     kPinFoundRows = 1u << 9,      // FOUND_ROWS() may follow SQL_CALC_FOUND_ROWS
     kPinWarnings = 1u << 10,      // SHOW WARNINGS / ERRORS may follow
@@ -86,6 +88,10 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void check_login_schema(uint8_t seq);
   void on_change_user(std::string_view payload);
   void reset_session();
+
+  // ---- prepared statements (statements.cpp) ----
+  bool dispatch_statement();
+  void finish_statement();
 
   // ---- KILL (kill.cpp) ----
   bool kill_command();  // true if the command was a KILL and is being handled
@@ -181,6 +187,11 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   BackendConn* conn_ = nullptr;
   std::shared_ptr<SessionInfo> info_;  // shared with the registry, for KILL
   Server* forced_server_ = nullptr;    // checkout() goes to this server (KILL QUERY)
+  // Prepared statements by backend id, with the column definitions the client expects.
+  std::unordered_map<uint32_t, std::vector<std::string>> statements_;
+  std::vector<std::string> prepared_columns_;       // captured during COM_STMT_PREPARE
+  const std::vector<std::string>* executing_ = nullptr;  // columns of the statement running
+  uint32_t executing_id_ = 0;
 };
 
 }  // namespace sluice

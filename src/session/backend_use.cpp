@@ -169,6 +169,9 @@ void Session::send_command() {
   info_->running_thread.store(conn_->thread_id(), std::memory_order_relaxed);
   info_->running_on.store(server_, std::memory_order_relaxed);
   scan_.begin(kind_, conn_->capabilities(), caps_, !login_pending_, conn_->ext_metadata(), conn_->cache_metadata());
+  if (kind_ == ResponseScanner::Kind::kPrepare || kind_ == ResponseScanner::Kind::kExecute)
+    scan_.capture_columns(&prepared_columns_);
+  if (kind_ == ResponseScanner::Kind::kExecute) scan_.inject_columns(executing_);
   if (!(caps_ & proto::kMultiResults) && cls_.has(kCall)) scan_.reject_result_sets();
   if (!conn_->stream().write(cmd_raw_)) backend_lost("write failed");
 }
@@ -204,6 +207,7 @@ void Session::relay_backend(std::string_view data) {
     LOG_ERROR("session %u: unexpected bytes from %s; dropping the connection", conn_id_, server_->name.c_str());
     drop_backend(CloseReason::kError);
     pins_ = 0;
+    statements_.clear();  // backend statement ids die with their connection
     in_txn_ = false;
     fail_command(2027, "HY000", "Sluice: malformed packet from backend " + server_->name);
     return;
@@ -250,6 +254,7 @@ void Session::backend_lost(const char* what) {
     drop_backend(CloseReason::kServerDown);
     if ((pins_ & ~kNextStatementPins) != 0 || in_txn_) lost_state_ = true;
     pins_ = 0;
+    statements_.clear();  // backend statement ids die with their connection
     in_txn_ = false;
     return;
   }
@@ -265,6 +270,7 @@ void Session::backend_lost(const char* what) {
     }
   }
   pins_ = 0;
+  statements_.clear();  // backend statement ids die with their connection
   in_txn_ = false;
   fail_command(2013, "HY000",
                std::string("Lost connection to backend server ") + (s ? s->name : "?") + " during query");

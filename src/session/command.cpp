@@ -68,11 +68,13 @@ void Session::dispatch() {
       return;
     }
     case proto::kComStmtPrepare:
-      send_error(1, 1295, "HY000", "This command is not supported in the prepared statement protocol yet (Sluice)");
-      return;
+    case proto::kComStmtExecute:
+    case proto::kComStmtFetch:
+    case proto::kComStmtReset:
     case proto::kComStmtClose:
     case proto::kComStmtSendLongData:
-      return;  // these commands have no reply
+      dispatch_statement();
+      return;
     default:
       send_error(1, 1047, "08S01", "Unknown command (not supported by Sluice yet)");
       return;
@@ -120,6 +122,7 @@ void Session::finish_command() {
   info_->running_on.store(nullptr, std::memory_order_relaxed);
   forced_server_ = nullptr;
   record_statement(!scan_.error());
+  finish_statement();
   uint16_t status = scan_.status();
   if (scan_.has_status()) {  // an ERR alone says nothing about the session's state
     bool was_in_txn = in_txn_;

@@ -143,6 +143,7 @@ void Session::reset_session() {
     else release_backend();
   }
   pins_ = 0;
+  statements_.clear();  // backend statement ids die with their connection
   get_locks_ = 0;
   in_txn_ = false;
   autocommit_ = true;

@@ -27,7 +27,17 @@ void ResponseScanner::begin(Kind kind, uint32_t backend_caps, uint32_t client_ca
   reject_results_ = false;
   rejected_ = false;
   kind_ = kind;
-  phase_ = kind == Kind::kQuery ? Phase::kFirst : kind == Kind::kFieldList ? Phase::kFieldDefs : Phase::kSingle;
+  switch (kind) {
+    case Kind::kQuery:
+    case Kind::kExecute: phase_ = Phase::kFirst; break;
+    case Kind::kFieldList: phase_ = Phase::kFieldDefs; break;
+    case Kind::kSingle: phase_ = Phase::kSingle; break;
+    case Kind::kPrepare: phase_ = Phase::kPrepOk; break;
+    case Kind::kFetch: phase_ = Phase::kRows; break;
+  }
+  capture_ = nullptr;
+  inject_ = nullptr;
+  prep_id_ = 0;
   backend_caps_ = backend_caps;
   client_caps_ = client_caps;
   forward_ = forward;
@@ -113,7 +123,9 @@ void ResponseScanner::start_packet(std::string& out) {
   if (!in_continuation_ && chunk_len_ < proto::kMaxChunk && !head_.empty()) {
     unsigned char b = static_cast<unsigned char>(head_[0]);
     bool first = phase_ == Phase::kFirst || phase_ == Phase::kSingle;
-    bool column = strip_ext_ && (phase_ == Phase::kColumns || (phase_ == Phase::kFieldDefs && b != 0xfe));
+    bool defs = phase_ == Phase::kColumns || phase_ == Phase::kPrepParams || phase_ == Phase::kPrepColumns ||
+                (phase_ == Phase::kFieldDefs && b != 0xfe);
+    bool column = defs && (strip_ext_ || capture_ != nullptr);
     bool count = phase_ == Phase::kFirst && strip_meta_flag_ && b != 0x00 && b != 0xff && b != 0xfb;
     bool eof = deprecate_eof_ && b == 0xfe && chunk_len_ < 9 && phase_ != Phase::kFirst && phase_ != Phase::kSingle;
     bool infile = phase_ == Phase::kFirst && b == 0xfb;
@@ -157,14 +169,36 @@ void ResponseScanner::on_packet(std::string& out) {
       if (hold_) on_column(out);
       if (--columns_left_ == 0) phase_ = Phase::kColumnsEof;
       return;
-    case Phase::kColumnsEof:
-      if (!is_eof()) protocol_error_ = done_ = true;
-      else phase_ = Phase::kRows;
-      if (hold_) {  // CLIENT_DEPRECATE_EOF: no EOF between columns and rows
+    case Phase::kColumnsEof: {
+      if (!is_eof()) {
+        protocol_error_ = done_ = true;
+        return;
+      }
+      proto::Reader r(std::string_view(head_).substr(1));
+      r.int2();
+      uint16_t status = r.int2();
+      bool cursor = kind_ == Kind::kExecute && (status & proto::kStatusCursorExists);
+      if (cursor) {  // a cursor was opened: rows come with COM_STMT_FETCH
+        status_ = status;
+        has_status_ = true;
+        done_ = true;
+      } else {
+        phase_ = Phase::kRows;
+      }
+      if (hold_) {
         hold_ = false;
-        ++seq_shift_;
+        if (cursor && forward_) {  // CLIENT_DEPRECATE_EOF: the cursor's end is an OK with 0xFE
+          proto::OkInfo ok;
+          ok.status = status;
+          std::string p = proto::ok_payload(ok, client_caps_);
+          p[0] = static_cast<char>(0xfe);
+          proto::append_packet(out, static_cast<uint8_t>(seq_ - seq_shift_), p);
+        } else if (!cursor) {
+          ++seq_shift_;  // CLIENT_DEPRECATE_EOF: no EOF between columns and rows
+        }
       }
       return;
+    }
     case Phase::kRows:
     case Phase::kFieldDefs:
       if (b == 0xff && logical_len_ < proto::kMaxChunk) {
@@ -191,6 +225,13 @@ void ResponseScanner::on_packet(std::string& out) {
         if (phase_ == Phase::kRows && (status_ & proto::kStatusMoreResults)) phase_ = Phase::kFirst;
         else done_ = true;
       }
+      return;
+    case Phase::kPrepOk:
+    case Phase::kPrepParams:
+    case Phase::kPrepParamsEof:
+    case Phase::kPrepColumns:
+    case Phase::kPrepColumnsEof:
+      on_prepare_packet(out);
       return;
     case Phase::kSingle:
       if (b == 0xff) {
@@ -235,6 +276,7 @@ void ResponseScanner::on_first_packet(std::string& out) {
     return;
   }
   phase_ = Phase::kColumns;
+  bool metadata_follows = !strip_meta_flag_ || r.remaining() == 0 || r.int1() != 0;
   if (hold_) {
     // MariaDB's cache-metadata capability adds a "metadata follows" byte after the count.
     hold_ = false;
@@ -248,6 +290,79 @@ void ResponseScanner::on_first_packet(std::string& out) {
       proto::append_packet(out, static_cast<uint8_t>(seq_ - seq_shift_), p);
       forwarded_any_ = true;
     }
+  }
+  if (!metadata_follows) send_injected_columns(out);
+}
+
+// The backend skipped column definitions it sent before for this statement; the client did
+// not negotiate that, so the definitions captured at prepare time go in their place.
+void ResponseScanner::send_injected_columns(std::string& out) {
+  if (inject_ == nullptr || inject_->size() != columns_left_) {
+    protocol_error_ = done_ = true;
+    return;
+  }
+  uint8_t seq = static_cast<uint8_t>(seq_ - seq_shift_ + 1);
+  if (forward_) {
+    for (const std::string& col : *inject_) seq = proto::append_packet(out, seq, col);
+  }
+  // The server still sends the EOF that ends the (skipped) definitions; later backend
+  // packets move up by the number of definitions added.
+  seq_shift_ = static_cast<uint8_t>(seq_shift_ - inject_->size());
+  phase_ = Phase::kColumnsEof;
+}
+
+// COM_STMT_PREPARE: the OK carries the statement id and the two counts; each section of
+// definitions ends with an EOF, which CLIENT_DEPRECATE_EOF clients do not get.
+void ResponseScanner::on_prepare_packet(std::string& out) {
+  unsigned char b = head_.empty() ? 0 : static_cast<unsigned char>(head_[0]);
+  switch (phase_) {
+    case Phase::kPrepOk: {
+      if (b == 0xff) {
+        on_err(out);
+        return;
+      }
+      proto::Reader r(head_);
+      r.int1();
+      prep_id_ = r.int4();
+      columns_left_ = r.int2();
+      params_left_ = r.int2();
+      if (!r.ok || b != 0x00) {
+        protocol_error_ = done_ = true;
+        return;
+      }
+      phase_ = Phase::kPrepParamsEof;  // as if a (possibly empty) params section just ended
+      if (params_left_ > 0) phase_ = Phase::kPrepParams;
+      else after_prepare_section();
+      return;
+    }
+    case Phase::kPrepParams:
+      if (hold_) on_column(out);
+      if (--params_left_ == 0) phase_ = Phase::kPrepParamsEof;
+      return;
+    case Phase::kPrepColumns:
+      if (hold_) on_column(out);
+      if (--columns_left_ == 0) phase_ = Phase::kPrepColumnsEof;
+      return;
+    default:  // the EOF that ends a section
+      if (!is_eof()) {
+        protocol_error_ = done_ = true;
+        return;
+      }
+      if (hold_) {
+        hold_ = false;
+        ++seq_shift_;
+      }
+      after_prepare_section();
+      return;
+  }
+}
+
+void ResponseScanner::after_prepare_section() {
+  if (phase_ == Phase::kPrepParamsEof && columns_left_ > 0) {
+    phase_ = Phase::kPrepColumns;
+  } else {
+    has_status_ = false;
+    done_ = true;
   }
 }
 
@@ -321,7 +436,10 @@ void ResponseScanner::on_column(std::string& out) {
     return;
   }
   std::string fixed(payload.substr(0, cut_from));
-  fixed.append(payload.substr(r.pos));
+  if (strip_ext_) fixed.append(payload.substr(r.pos));
+  else fixed.assign(payload);
+  if (capture_ != nullptr && (phase_ == Phase::kPrepColumns || phase_ == Phase::kColumns))
+    capture_->push_back(fixed);
   if (forward_) {
     proto::append_packet(out, static_cast<uint8_t>(seq_ - seq_shift_), fixed);
     forwarded_any_ = true;

@@ -131,17 +131,27 @@ def sluice_bin() -> Path:
     return b
 
 
-@pytest.fixture(scope="session")
-def cclient(workdir) -> Path:
-    """build/sluice_e2e_cclient if it is up to date, else compiled here from cclient.c."""
-    src = Path(__file__).with_name("cclient.c")
-    built = h.REPO / "build/sluice_e2e_cclient"
+def _c_client(workdir, name: str) -> Path:
+    """build/sluice_e2e_<name> if it is up to date, else compiled here from <name>.c."""
+    src = Path(__file__).with_name(f"{name}.c")
+    built = h.REPO / f"build/sluice_e2e_{name}"
     if built.exists() and built.stat().st_mtime >= src.stat().st_mtime:
         return built
-    out = workdir / "sluice_e2e_cclient"
+    out = workdir / f"sluice_e2e_{name}"
     flags = h.run(["pkg-config", "--cflags", "--libs", "libmariadb"]).stdout.split()
     h.run(["cc", "-O1", "-Wall", "-o", str(out), str(src)] + flags)
     return out
+
+
+@pytest.fixture(scope="session")
+def cclient(workdir) -> Path:
+    return _c_client(workdir, "cclient")
+
+
+@pytest.fixture(scope="session")
+def cstmt(workdir) -> Path:
+    """Connector/C prepared statements: types, re-execution, long data, cursor."""
+    return _c_client(workdir, "cstmt")
 
 
 # ---------------------------------------------------------------------------------------

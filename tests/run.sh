@@ -94,6 +94,19 @@ if ! (sluice_ensure_packages "${groups[@]}"); then
   finish 1
 fi
 
+# Node.js clients of the e2e suite (mysql2 from npm, pinned by tests/e2e/node's lockfile).
+if [ $UNIT_ONLY = 0 ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    sluice_msg "installing nodejs and npm"
+    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm) >/dev/null ||
+      { step_failed "installing nodejs/npm"; finish 1; }
+  fi
+  if ! (cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    step_failed "npm ci in tests/e2e/node"
+    finish 1
+  fi
+fi
+
 # ------------------------------------------------------------------ build
 werror=OFF
 [ "${CI:-}" = true ] && werror=ON

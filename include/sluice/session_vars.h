@@ -29,6 +29,7 @@ class SessionVars {
   bool operator==(const SessionVars& o) const { return vars_ == o.vars_; }
 
  private:
+  void append_charset_diff(std::string& out, const SessionVars& have) const;
   std::vector<std::pair<std::string, std::string>> vars_;  // sorted by name
 };
 

@@ -68,8 +68,56 @@ void SessionVars::set_charset(unsigned collation_id) {
   set("collation_connection", cs->name);
 }
 
+namespace {
+
+constexpr std::string_view kCharsetVars[] = {"character_set_client", "character_set_connection",
+                                             "character_set_results", "collation_connection"};
+
+bool is_charset_var(std::string_view name) {
+  for (std::string_view v : kCharsetVars)
+    if (v == name) return true;
+  return false;
+}
+
+bool same(const std::string* a, const std::string* b) { return (a == nullptr) == (b == nullptr) && (!a || *a == *b); }
+
+}  // namespace
+
+// The character set goes first and as SET NAMES, the way a handshake sets it: assigning
+// character_set_results alone would give result columns the character set's default
+// collation, not the client's (utf8mb4_unicode_ci clients would see utf8mb4_general_ci).
+void SessionVars::append_charset_diff(std::string& out, const SessionVars& have) const {
+  bool differs = false;
+  for (std::string_view v : kCharsetVars) differs |= !same(get(v), have.get(v));
+  const std::string* client = get("character_set_client");
+  if (!differs || client == nullptr) return;
+  const std::string* coll = get("collation_connection");
+  const std::string* conn = get("character_set_connection");
+  const std::string* results = get("character_set_results");
+  bool coll_of_client = coll != nullptr && (coll->rfind(*client + "_", 0) == 0 || *coll == *client);
+  out += "NAMES ";
+  append_value(out, *client);
+  if (coll_of_client && (conn == nullptr || *conn == *client)) {
+    out += " COLLATE ";
+    append_value(out, *coll);
+  }
+  if (conn != nullptr && *conn != *client) {
+    out += ", character_set_connection=";
+    append_value(out, *conn);
+    if (coll != nullptr) {
+      out += ", collation_connection=";
+      append_value(out, *coll);
+    }
+  }
+  if (results != nullptr && *results != *client) {
+    out += ", character_set_results=";
+    append_value(out, *results);
+  }
+}
+
 std::string SessionVars::diff_from(const SessionVars& have) const {
   std::string out;
+  append_charset_diff(out, have);
   auto add = [&out](std::string_view name) -> std::string& {
     if (!out.empty()) out += ", ";
     out += name;
@@ -80,13 +128,14 @@ std::string SessionVars::diff_from(const SessionVars& have) const {
   size_t i = 0, j = 0;
   while (i < vars_.size() || j < have.vars_.size()) {
     if (j == have.vars_.size() || (i < vars_.size() && vars_[i].first < have.vars_[j].first)) {
-      append_value(add(vars_[i].first), vars_[i].second);
+      if (!is_charset_var(vars_[i].first)) append_value(add(vars_[i].first), vars_[i].second);
       ++i;
     } else if (i == vars_.size() || have.vars_[j].first < vars_[i].first) {
-      add(have.vars_[j].first) += "DEFAULT";
+      if (!is_charset_var(have.vars_[j].first)) add(have.vars_[j].first) += "DEFAULT";
       ++j;
     } else {
-      if (vars_[i].second != have.vars_[j].second) append_value(add(vars_[i].first), vars_[i].second);
+      if (vars_[i].second != have.vars_[j].second && !is_charset_var(vars_[i].first))
+        append_value(add(vars_[i].first), vars_[i].second);
       ++i;
       ++j;
     }

@@ -39,3 +39,25 @@ def test_sysbench_with_server_side_prepared_statements(sluice):
     finally:
         subprocess.run(sb[:2] + [f"--mysql-port={h.PRIMARY_PORT}"] + sb[3:] + ["oltp_read_write", "cleanup"],
                        capture_output=True, text=True, timeout=120)
+
+
+NODE_DIR = h.REPO / "tests/e2e/node"
+
+
+def _node_execute(port):
+    return h.run(["node", "execute.js", h.HOST, str(port), h.APP_USER, h.APP_PASSWORD, h.DB],
+                 cwd=NODE_DIR, check=False, timeout=120)
+
+
+def test_node_mysql2_execute_matches_mariadb(sluice):
+    """mysql2 (npm) execute(): binary protocol with CLIENT_DEPRECATE_EOF, parameters of
+    common types (int, BigInt, float, double, decimal, unicode string, bytes, NULL, date,
+    boolean), re-executions, inserts, and an error."""
+    if not (NODE_DIR / "node_modules/mysql2").exists():
+        h.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, timeout=300)
+    direct = _node_execute(h.PRIMARY_PORT)
+    assert direct.returncode == 0, direct.stderr
+    via = _node_execute(sluice.port)
+    assert via.returncode == 0, via.stderr
+    assert via.stdout == direct.stdout
+    assert '"big": "-9007199254740993"' in via.stdout and '"hex": "0001ff0a"' in via.stdout

@@ -91,6 +91,8 @@ class Pool {
   // Reserves a slot to open a warm connection when fewer than `min_idle` are open and
   // nobody waits. The caller connects and checks the connection in (or frees the slot).
   bool reserve_warm(uint32_t min_idle);
+  // Shutdown: removes and returns this worker's idle conns, counted as closed (shutdown).
+  std::vector<PooledConn*> drain_idle(int worker);
   // A waiter gave up. True if it was still queued (no grant is on its way).
   bool cancel(uint64_t token, bool timed_out);
   void connect_result(bool ok);

@@ -83,6 +83,7 @@ class Worker {
   void receive_grant(Server& s, uint64_t token, BackendConn* conn);
   void reap_idle();
   void warm_pools();
+  void close_idle_connections();  // at shutdown
 
   Runtime& rt_;
   const int id_;

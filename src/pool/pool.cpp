@@ -187,6 +187,16 @@ std::vector<std::pair<PooledConn*, CloseReason>> Pool::expire_idle(int worker, i
   return out;
 }
 
+std::vector<PooledConn*> Pool::drain_idle(int worker) {
+  std::lock_guard lock(mu_);
+  std::vector<PooledConn*> out;
+  out.swap(idle_by_worker_[static_cast<size_t>(worker)]);
+  idle_ -= static_cast<uint32_t>(out.size());
+  open_ -= static_cast<uint32_t>(out.size());
+  st_.closed[static_cast<size_t>(CloseReason::kShutdown)] += out.size();
+  return out;
+}
+
 bool Pool::reserve_warm(uint32_t min_idle) {
   std::lock_guard lock(mu_);
   if (open_ >= std::min(min_idle, max_open_) || !waiters_.empty()) return false;

@@ -113,6 +113,12 @@ void Worker::warm_pools() {
   }
 }
 
+void Worker::close_idle_connections() {
+  for (const auto& sp : rt_.topology().servers()) {
+    for (PooledConn* pc : sp->pool.drain_idle(id_)) static_cast<BackendConn*>(pc)->close();
+  }
+}
+
 void Worker::reap_idle() {
   warm_pools();
   int64_t now = now_ms();

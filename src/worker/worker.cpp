@@ -90,7 +90,13 @@ void Worker::run() {
 void Worker::stop_and_join() {
   if (!thread_.joinable()) return;
   stopping_.store(true);
-  post([this] { uv_stop(&loop_); });
+  post([this] {
+    // Idle backend connections say goodbye (COM_QUIT, in mysql_close) so that servers do
+    // not log them as aborted. Their close callbacks run at the end of this loop
+    // iteration; the zero timer stops the loop in the next one.
+    close_idle_connections();
+    uv_timer_start(&reaper_, [](uv_timer_t* t) { uv_stop(t->loop); }, 0, 0);
+  });
   thread_.join();
 }
 

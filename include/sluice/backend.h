@@ -81,6 +81,7 @@ class BackendConn final : public PooledConn, private StreamHandler {
   // Server-side session as last seen by Sluice.
   std::string schema;
   SessionVars vars;  // changed variables (and the character set), as for a client
+  uint64_t last_insert_id = 0;
   bool autocommit = true;
   bool multi_statements = true;
 

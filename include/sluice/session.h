@@ -107,6 +107,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
 
   // ---- pinning (pins.cpp) ----
   void release_unneeded_hold();
+  void note_diagnostics_need();
   void pin_before(std::string_view sql);
   void pin_after();
   void add_pin(uint32_t pin);
@@ -123,6 +124,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void checkout_timed_out();
   void sync_next();
   void send_command();
+  bool needs_last_insert_id() const;
   void release_backend();
   void drop_backend(CloseReason why);
   bool retry_elsewhere();
@@ -159,6 +161,9 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   bool in_txn_ = false;
   uint32_t pins_ = 0;
   uint32_t get_locks_ = 0;  // GET_LOCK calls not yet released
+  uint64_t last_insert_id_ = 0;    // as LAST_INSERT_ID() would answer; replayed when asked
+  bool kept_for_info_ = false;     // the held connection ran the previous statement
+  bool fresh_diagnostics_ = false;  // clear the borrowed connection's warnings first
   SessionVars vars_;        // session variables the client changed (and its charset)
   bool lost_state_ = false;  // a held connection died while the client was idle
 

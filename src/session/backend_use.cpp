@@ -141,18 +141,24 @@ void Session::sync_next() {
   if (conn_->multi_statements != multi_statements_) {
     payload.push_back(static_cast<char>(proto::kComSetOption));
     proto::put_int2(payload, multi_statements_ ? 0 : 1);
-  } else if (conn_->autocommit != autocommit_ || !(conn_->vars == vars_)) {
-    // One statement replays every variable and autocommit.
+  } else if (conn_->autocommit != autocommit_ || !(conn_->vars == vars_) || needs_last_insert_id()) {
+    // One statement replays every variable, autocommit and (when asked for) LAST_INSERT_ID.
     std::string sql = "SET " + vars_.diff_from(conn_->vars);
-    if (conn_->autocommit != autocommit_) {
+    auto add = [&sql](const std::string& a) {
       if (sql.size() > 4) sql += ", ";
-      sql += autocommit_ ? "autocommit=1" : "autocommit=0";
-    }
+      sql += a;
+    };
+    if (conn_->autocommit != autocommit_) add(autocommit_ ? "autocommit=1" : "autocommit=0");
+    if (needs_last_insert_id()) add("last_insert_id=" + std::to_string(last_insert_id_));
     payload.push_back(static_cast<char>(proto::kComQuery));
     payload += sql;
   } else if (!schema_.empty() && conn_->schema != schema_) {
     payload.push_back(static_cast<char>(proto::kComInitDb));
     payload += schema_;
+  } else if (fresh_diagnostics_) {
+    payload.push_back(static_cast<char>(proto::kComQuery));
+    // MariaDB empties the warning list only for a statement that uses a table.
+    payload += "DO (SELECT 1 FROM information_schema.CHARACTER_SETS LIMIT 0)";
   } else {
     send_command();
     return;
@@ -162,6 +168,10 @@ void Session::sync_next() {
   std::string raw;
   proto::append_packet(raw, 0, payload);
   if (!conn_->stream().write(raw)) backend_lost("write failed");
+}
+
+bool Session::needs_last_insert_id() const {
+  return cls_.has(kLastInsertId) && conn_->last_insert_id != last_insert_id_;
 }
 
 void Session::send_command() {
@@ -221,10 +231,15 @@ void Session::relay_backend(std::string_view data) {
     }
     // Record what the step changed, then go on.
     if (conn_->multi_statements != multi_statements_) conn_->multi_statements = multi_statements_;
-    else if (conn_->autocommit != autocommit_ || !(conn_->vars == vars_)) {
+    else if (conn_->autocommit != autocommit_ || !(conn_->vars == vars_) || needs_last_insert_id()) {
       conn_->vars = vars_;
       conn_->autocommit = autocommit_;
-    } else conn_->schema = schema_;
+      if (cls_.has(kLastInsertId)) conn_->last_insert_id = last_insert_id_;
+    } else if (!schema_.empty() && conn_->schema != schema_) {
+      conn_->schema = schema_;
+    } else {
+      fresh_diagnostics_ = false;
+    }
     sync_next();
     return;
   }

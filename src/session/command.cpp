@@ -88,6 +88,7 @@ void Session::dispatch() {
     cls_ = classify(sql);
     if (cls_.has(kKill) && kill_command()) return;
     release_unneeded_hold();
+    note_diagnostics_need();
     pin_before(sql);
     RouteDecision d = decide_route(cls_, SessionView{autocommit_, in_txn_, pins_ != 0});
     route_read_ = d.read;
@@ -141,6 +142,10 @@ void Session::finish_command() {
     if (name == "autocommit") continue;  // followed through status flags
     vars_.set(name, value);
     if (conn_ != nullptr) conn_->vars.set(name, value);
+  }
+  if (cmd_type_ == proto::kComQuery && !scan_.error() && scan_.last_insert_id() != 0) {
+    last_insert_id_ = scan_.last_insert_id();
+    if (conn_ != nullptr) conn_->last_insert_id = last_insert_id_;
   }
   pin_after();
   if (conn_ != nullptr && pins_ == 0 && !in_txn_) release_backend();

@@ -145,6 +145,7 @@ void Session::reset_session() {
   pins_ = 0;
   statements_.clear();  // backend statement ids die with their connection
   get_locks_ = 0;
+  last_insert_id_ = 0;
   in_txn_ = false;
   autocommit_ = true;
   lost_state_ = false;

@@ -16,11 +16,17 @@
 namespace sluice {
 namespace {
 
-bool contains_ci(std::string_view text, std::string_view word) {
-  auto it = std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
+// How often `word` occurs in `text`, ignoring case. Lock calls are counted this way: a
+// statement may take or release several locks (GET_LOCK('a',0) + GET_LOCK('b',0)).
+uint32_t count_ci(std::string_view text, std::string_view word) {
+  auto eq = [](char a, char b) {
     return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-  });
-  return it != text.end();
+  };
+  uint32_t n = 0;
+  for (auto it = text.begin();; ++n, it += static_cast<std::ptrdiff_t>(word.size())) {
+    it = std::search(it, text.end(), word.begin(), word.end(), eq);
+    if (it == text.end()) return n;
+  }
 }
 
 PinReason reason_of(uint32_t pin) {
@@ -49,6 +55,7 @@ void Session::add_pin(uint32_t pin) {
 void Session::release_unneeded_hold() {
   uint32_t hold = pins_ & kNextStatementPins;
   pins_ &= ~kNextStatementPins;
+  kept_for_info_ = (hold & kPinWarnings) != 0 && cls_.has(kLastStatementInfo) && conn_ != nullptr;
   if (hold == 0 || conn_ == nullptr || pins_ != 0 || in_txn_) return;
   bool needed = ((hold & kPinInsertId) && cls_.has(kLastInsertId)) ||
                 ((hold & kPinFoundRows) && cls_.has(kFoundRows)) ||
@@ -56,18 +63,29 @@ void Session::release_unneeded_hold() {
   if (!needed) release_backend();
 }
 
+// SHOW WARNINGS / ERRORS, @@warning_count ... describe the previous statement. When that
+// statement's connection is not the one this statement gets, the borrowed connection's
+// diagnostics (another client's) are cleared first (backend_use.cpp), so the client sees
+// an empty list as it would from MariaDB after a statement without warnings.
+void Session::note_diagnostics_need() {
+  fresh_diagnostics_ = cls_.has(kLastStatementInfo) && !(conn_ != nullptr && kept_for_info_);
+  kept_for_info_ = false;
+}
+
 void Session::pin_before(std::string_view sql) {
   if (cls_.has(kUserVariable)) add_pin(kPinUserVariables);
   if (cls_.has(kTempTable)) add_pin(kPinTempTable);
   if (cls_.has(kLockTables)) add_pin(kPinLockTables);
   if (cls_.has(kPrepare)) add_pin(kPinPrepare);
-  if (cls_.has(kGetLock)) {
+  // IS_FREE_LOCK / IS_USED_LOCK only ask (they are routed to the writer, where locks live).
+  if (uint32_t taken = cls_.has(kGetLock) ? count_ci(sql, "get_lock(") : 0; taken > 0) {
     add_pin(kPinGetLock);
-    ++get_locks_;
+    get_locks_ += taken;
   }
   if (cls_.has(kReleaseLock)) {
-    if (contains_ci(sql, "release_all_locks")) get_locks_ = 0;
-    else if (get_locks_ > 0) --get_locks_;
+    uint32_t released = count_ci(sql, "release_lock(");
+    if (count_ci(sql, "release_all_locks(") > 0) get_locks_ = 0;
+    else get_locks_ -= std::min(get_locks_, released);
   }
 }
 

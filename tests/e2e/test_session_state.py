@@ -543,12 +543,6 @@ def test_get_lock_held_then_released(single, table):
         a.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Sluice counts one GET_LOCK per statement (Session::pin_before: ++get_locks_ once when the "
-    "statement has kGetLock), so after SELECT GET_LOCK('a',0) + GET_LOCK('b',0) a single "
-    "RELEASE_LOCK('a') brings the count to 0 and unpins: the connection still holding lock 'b' "
-    "goes back to the pool (closed here with max_idle 0, so 'b' is silently lost; with idle "
-    "connections kept, lent to other clients) while the client believes it holds 'b'"))
 def test_two_get_locks_in_one_statement_stay_held(single, table):
     a = _conn(single)
     try:
@@ -570,11 +564,6 @@ def test_two_get_locks_in_one_statement_stay_held(single, table):
         a.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "IS_FREE_LOCK / IS_USED_LOCK are classified like GET_LOCK (classifier.cpp kGetLock), so "
-    "Session::pin_before pins the client and counts a lock it never took: a client that only "
-    "asks whether a lock is free keeps a primary connection until it calls RELEASE_LOCK or "
-    "disconnects (enough such clients exhaust the writer pool)"))
 def test_lock_inquiry_does_not_pin(single, table):
     a = _conn(single)
     try:
@@ -706,13 +695,6 @@ def test_last_insert_id_after_insert(mux):
     assert rows == got, "LAST_INSERT_ID() returned ids of other clients' rows"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LAST_INSERT_ID() is only held for the statement right after the insert "
-    "(kPinInsertId is a next-statement hold): after INSERT, SELECT 1, another client's INSERT "
-    "and SELECT 1, "
-    "SELECT LAST_INSERT_ID() runs on the primary connection it borrows and returns the other "
-    "client's id (0 on a fresh connection), where MariaDB keeps the session's value until its "
-    "next insert; Sluice knows the value from the insert's OK packet"))
 def test_last_insert_id_after_another_statement(solo):
     t = h.unique_name("t_lastid2")
     d = h.direct(PRIMARY_PORT)
@@ -794,11 +776,6 @@ def test_show_warnings_after_warning_or_error(mux):
     assert not errors, errors[:3]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SHOW WARNINGS after a statement without warnings is not held: it is routed to the writer, "
-    "borrows whatever primary connection is idle and shows the warnings that connection's last "
-    "statement (another client's) left, where MariaDB shows an empty list (another client's "
-    "table names and values leak)"))
 def test_show_warnings_after_clean_statement_is_empty(solo):
     other = _conn(solo)
     c = _conn(solo)

@@ -680,3 +680,84 @@ class RawError(Exception):
         self.sqlstate = packet[4:9].decode() if packet[3:4] == b"#" else ""
         self.message = (packet[9:] if self.sqlstate else packet[3:]).decode("utf-8", "replace")
         super().__init__(f"{self.code} ({self.sqlstate}): {self.message}")
+
+
+# ---------------------------------------------------------------------------------------
+# Pool observation: Sluice's /metrics and the servers' PROCESSLIST
+# ---------------------------------------------------------------------------------------
+
+def scrape_metrics(metrics_port: int) -> dict:
+    """Sluice's /metrics as {(name, ((label, value), ...sorted)): float}."""
+    import urllib.request
+    text = urllib.request.urlopen(f"http://{HOST}:{metrics_port}/metrics", timeout=10).read().decode()
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)', line)
+        if not m:
+            continue
+        labels = tuple(sorted(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def metric(metrics: dict, name: str, **labels) -> float:
+    """Sum of the samples of `name` whose labels include all of `labels` (server=port works
+    too: server=23306 matches server="127.0.0.1:23306")."""
+    want = {k: (f"{HOST}:{v}" if k == "server" and isinstance(v, int) else str(v))
+            for k, v in labels.items()}
+    return sum(v for (n, lab), v in metrics.items()
+               if n == name and all(dict(lab).get(k) == x for k, x in want.items()))
+
+
+def user_conns(port: int, user: str) -> list:
+    """[(id, command, time)] of `user`'s connections on one server (PROCESSLIST)."""
+    m = monitor_conn(port)
+    try:
+        return list(query(m, "SELECT ID, COMMAND, TIME FROM information_schema.PROCESSLIST "
+                             "WHERE USER = %s ORDER BY ID", (user,)))
+    finally:
+        m.close()
+
+
+class ProcesslistSampler:
+    """Samples, in a thread, how many connections `user` has on each server, as fast as the
+    servers answer, until stopped. peaks[port] is the highest count seen."""
+
+    def __init__(self, user: str, ports=ALL_PORTS):
+        import threading
+        self.user, self.ports = user, tuple(ports)
+        self.peaks = {p: 0 for p in self.ports}
+        self.samples = 0
+        self.errors = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        try:
+            mons = {p: monitor_conn(p) for p in self.ports}
+        except Exception as exc:  # noqa: BLE001
+            self.errors.append(exc)
+            return
+        try:
+            while not self._stop.is_set():
+                for p, m in mons.items():
+                    n = scalar(m, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = %s",
+                               (self.user,))
+                    self.peaks[p] = max(self.peaks[p], n)
+                self.samples += 1
+        except Exception as exc:  # noqa: BLE001
+            self.errors.append(exc)
+        finally:
+            for m in mons.values():
+                m.close()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(30)
+        return False

@@ -196,7 +196,8 @@ void Session::fail_command(uint16_t code, std::string_view state, const std::str
     return;
   }
   // Mid-response, the error continues the client's sequence; otherwise it is the reply.
-  send_error(scan_.forwarded_any() ? scan_.next_seq() : 1, code, state, msg);
+  bool mid_response = state_ == State::kRelaying && scan_.forwarded_any();
+  send_error(mid_response ? scan_.next_seq() : 1, code, state, msg);
   trim_buffers();
   state_ = State::kReady;
   process_input();

@@ -187,12 +187,6 @@ def test_checkout_timeout_when_pool_held_full(held_full):
     assert rows == ["holder0", "served"], rows  # holder1 still uncommitted, 'waiter' never ran
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the checkout-timeout error (9001) is sent with the sequence id following the client's "
-    "previous response (Session::fail_command uses scan_.forwarded_any()/next_seq() of the "
-    "last command's scanner, not reset while the session waits for a connection): a client "
-    "that ran any query before gets 'Packet sequence number wrong - got N expected 1' "
-    "(PyMySQL InternalError) instead of the 9001 error"))
 def test_checkout_timeout_error_after_earlier_queries(held_full):
     s, t, _, waiter = held_full
     try:

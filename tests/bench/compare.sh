@@ -40,6 +40,7 @@ SLUICE_BIN="$ROOT/build/sluice"
 SLUICE_WORKERS=0
 SLUICE_POOL_MAX=64
 SLUICE_LOG_LEVEL=warn
+SCRAPE_MS=100          # sluice-scraped: /metrics scraped every SCRAPE_MS during its runs
 MONITOR_USER=""
 MONITOR_PASSWORD=""
 DB_USER=app
@@ -53,9 +54,11 @@ usage() {
 Usage: tests/bench/compare.sh [options]
 
 Targets (all on 127.0.0.1, all hitting the same single primary unless --split):
-  direct   the primary, port --port-base (default $PORT_BASE)
-  sluice   build/sluice on $SLUICE_PORT (admin $SLUICE_ADMIN_PORT, metrics $SLUICE_METRICS_PORT)
-  haproxy  haproxy 2.6 mode tcp, nbthread 1, on $HAPROXY_PORT -> primary
+  direct          the primary, port --port-base (default $PORT_BASE)
+  sluice          build/sluice on $SLUICE_PORT (admin $SLUICE_ADMIN_PORT, metrics $SLUICE_METRICS_PORT)
+  sluice-scraped  the same Sluice, with /metrics scraped every --scrape-ms during the run
+                  (not in the default list: --targets sluice,sluice-scraped --rounds 3)
+  haproxy         haproxy 2.6 mode tcp, nbthread 1, on $HAPROXY_PORT -> primary
 
 Options:
   --quick                 5 s per run, 2 s warm-up
@@ -65,7 +68,9 @@ Options:
   --tables N              sysbench tables (default $TABLES)
   --table-size N          rows per table (default $TABLE_SIZE)
   --workloads LIST        comma-separated sysbench scripts (default $WORKLOADS)
-  --targets LIST          comma-separated subset of direct,sluice,haproxy (default $TARGETS)
+  --targets LIST          comma-separated subset of direct,sluice,sluice-scraped,haproxy
+                          (default $TARGETS)
+  --scrape-ms MS          sluice-scraped: scrape interval in ms (default $SCRAPE_MS)
   --ps-mode MODE          sysbench --db-ps-mode: disable (text protocol) or auto (default $PS_MODE)
   --rounds N              repeat every (workload, target) N times, report medians (default $ROUNDS)
   --sysbench-args "..."   extra arguments for every sysbench run (e.g. "--skip_trx=on")
@@ -120,6 +125,7 @@ while [[ $# -gt 0 ]]; do
     --sluice-workers) need_arg "$@"; SLUICE_WORKERS=$2; shift 2 ;;
     --sluice-pool-max) need_arg "$@"; SLUICE_POOL_MAX=$2; shift 2 ;;
     --sluice-log-level) need_arg "$@"; SLUICE_LOG_LEVEL=$2; shift 2 ;;
+    --scrape-ms) need_arg "$@"; SCRAPE_MS=$2; shift 2 ;;
     --monitor-user) need_arg "$@"; MONITOR_USER=$2; shift 2 ;;
     --monitor-password) need_arg "$@"; MONITOR_PASSWORD=$2; shift 2 ;;
     --out) need_arg "$@"; OUT=$2; shift 2 ;;
@@ -128,10 +134,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-for v in TIME WARMUP THREADS TABLES TABLE_SIZE ROUNDS IDLE_CLIENTS PORT_BASE SLUICE_WORKERS SLUICE_POOL_MAX; do
+for v in TIME WARMUP THREADS TABLES TABLE_SIZE ROUNDS IDLE_CLIENTS PORT_BASE SLUICE_WORKERS SLUICE_POOL_MAX SCRAPE_MS; do
   is_uint "${!v}" || die "$v must be a non-negative integer (got '${!v}')"
 done
-(( TIME >= 1 && THREADS >= 1 && TABLES >= 1 && TABLE_SIZE >= 1 && ROUNDS >= 1 )) || die "time, threads, tables, table-size and rounds must be >= 1"
+(( TIME >= 1 && THREADS >= 1 && TABLES >= 1 && TABLE_SIZE >= 1 && ROUNDS >= 1 && SCRAPE_MS >= 1 )) || die "time, threads, tables, table-size, rounds and scrape-ms must be >= 1"
 (( PORT_BASE >= 33306 && PORT_BASE + 2 <= 33399 )) || die "--port-base must be within 33306..33397"
 (( IDLE_CLIENTS < 5000 )) || die "--idle-clients must stay below 5000 (fd hard limit is 20000)"
 [[ "$CLUSTER" =~ ^(auto|start|external)$ ]] || die "--cluster must be auto, start or external"
@@ -140,8 +146,11 @@ done
 IFS=, read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for t in "${TARGET_LIST[@]}"; do
-  [[ "$t" =~ ^(direct|sluice|haproxy)$ ]] || die "unknown target '$t' (direct, sluice, haproxy)"
+  [[ "$t" =~ ^(direct|sluice|sluice-scraped|haproxy)$ ]] || die "unknown target '$t' (direct, sluice, sluice-scraped, haproxy)"
 done
+# Both Sluice targets are the same process; sluice-scraped only adds a scraper.
+WANT_SLUICE=0
+[[ ",$TARGETS," == *,sluice,* || ",$TARGETS," == *,sluice-scraped,* ]] && WANT_SLUICE=1
 SLUICE_BIN=$(realpath -m "$SLUICE_BIN")
 
 PRIMARY_PORT=$PORT_BASE
@@ -175,6 +184,7 @@ stop_pid() {  # stop_pid PID NAME: TERM, wait up to 10 s, then KILL
 }
 
 CHILD_PID=""   # the sysbench / idle_clients.py run in progress, if any
+SCRAPER_PID="" # scrape_loop.py during a sluice-scraped run
 
 # Runs a command in the background and waits for it: unlike a foreground command, `wait`
 # returns as soon as a signal arrives, so Ctrl-C or TERM stops the run at once.
@@ -191,6 +201,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   [[ -n "$CHILD_PID" ]] && stop_pid "$CHILD_PID" "running benchmark"
+  [[ -n "$SCRAPER_PID" ]] && stop_pid "$SCRAPER_PID" "scraper"
   [[ -n "$SLUICE_PID" ]] && stop_pid "$SLUICE_PID" sluice
   [[ -n "$HAPROXY_PID" ]] && stop_pid "$HAPROXY_PID" haproxy
   local p
@@ -514,13 +525,14 @@ start_haproxy() {  # sets HAPROXY_PID
   done
 }
 
-declare -A TARGET_PORT=([direct]=$PRIMARY_PORT [sluice]=$SLUICE_PORT [haproxy]=$HAPROXY_PORT)
+declare -A TARGET_PORT=([direct]=$PRIMARY_PORT [sluice]=$SLUICE_PORT [sluice-scraped]=$SLUICE_PORT [haproxy]=$HAPROXY_PORT)
 declare -A TARGET_NOTE=()   # set when a target cannot be benchmarked at all
 
 # haproxy first: it opens no connection when it starts, while Sluice's monitor and pools do
 # (and their ephemeral source ports could land on 36034).
 for t in haproxy sluice; do
-  [[ ",$TARGETS," == *",$t,"* ]] || continue
+  if [[ $t == sluice ]]; then (( WANT_SLUICE )) || continue
+  else [[ ",$TARGETS," == *",$t,"* ]] || continue; fi
   WHY=""
   case "$t" in
     sluice) start_sluice || TARGET_NOTE[sluice]="Sluice did not start: $WHY" ;;
@@ -528,12 +540,14 @@ for t in haproxy sluice; do
   esac
   [[ -n "${TARGET_NOTE[$t]:-}" ]] && log "${TARGET_NOTE[$t]}"
 done
+[[ -n "${TARGET_NOTE[sluice]:-}" ]] && TARGET_NOTE[sluice-scraped]=${TARGET_NOTE[sluice]}
 [[ -n "$(sed -n 's/^sluice_build_type\t//p' "$META")" ]] || meta sluice_build_type "$(sluice_build_type)"
-meta sluice_target "$([[ ",$TARGETS," == *,sluice,* ]] && echo 1 || echo 0)"
+meta sluice_target "$WANT_SLUICE"
+meta scrape_ms "$SCRAPE_MS"
 
 proxy_pid_of() {
   case "$1" in
-    sluice) echo "$SLUICE_PID" ;;
+    sluice|sluice-scraped) echo "$SLUICE_PID" ;;
     haproxy) echo "$HAPROXY_PID" ;;
     *) echo "" ;;
   esac
@@ -562,6 +576,11 @@ run_one() {  # run_one WORKLOAD TARGET ROUND
   local sb=(sysbench "$w" "${SB_CONN[@]}" --mysql-port="$port" --tables="$TABLES"
             --table-size="$TABLE_SIZE" --threads="$THREADS" --db-ps-mode="$PS_MODE"
             --report-interval=0 --percentile=95 "${SB_EXTRA[@]}")
+  if [[ "$t" == sluice-scraped ]]; then  # scraped through warm-up and measured run
+    "$PY" "$HERE/scrape_loop.py" --port "$SLUICE_METRICS_PORT" --interval-ms "$SCRAPE_MS" \
+      >"$raw.scrapes.json" 2>>"$LOG" &
+    SCRAPER_PID=$!
+  fi
   if (( WARMUP > 0 )); then
     run_child timeout -k 5 $((WARMUP + 60)) "${sb[@]}" --time="$WARMUP" run >"$raw.warmup.txt" 2>&1
   fi
@@ -570,6 +589,12 @@ run_one() {  # run_one WORKLOAD TARGET ROUND
   run_child timeout -k 5 $((TIME + 60)) "${sb[@]}" --time="$TIME" run >"$raw.txt" 2>&1
   rc=$?
   p1=$(cpu_ticks "$ppid"); s1=$(cpu_ticks "$SERVER_PID")
+  local scrape_note=""
+  if [[ -n "$SCRAPER_PID" ]]; then
+    stop_pid "$SCRAPER_PID" scraper
+    SCRAPER_PID=""
+    scrape_note=$("$PY" -c 'import json,sys; print("{scrapes} scrapes every {achieved_interval_ms} ms, {mean_ms} ms mean, {bytes_per_scrape} B, {errors} errors".format(**json.load(open(sys.argv[1]))))' "$raw.scrapes.json" 2>/dev/null || echo "scraper summary missing")
+  fi
   local rss queries qps p95 secs errs note pt="" st=""
   rss=$(rss_kb "$ppid")
   queries=$(sb_field "$raw.txt" "queries")
@@ -590,8 +615,8 @@ run_one() {  # run_one WORKLOAD TARGET ROUND
     record "$w" "$t" "$round" FAIL "" "" "" "" "$pt" "$st" "$rss" "" "$note"
     log "$w / $t: FAILED: $note"
   else
-    record "$w" "$t" "$round" ok "$qps" "$p95" "$queries" "$secs" "$pt" "$st" "$rss" "$errs" ""
-    log "$w / $t: $qps qps, p95 $p95 ms${pt:+, proxy $pt ticks}${st:+, server $st ticks}"
+    record "$w" "$t" "$round" ok "$qps" "$p95" "$queries" "$secs" "$pt" "$st" "$rss" "$errs" "$scrape_note"
+    log "$w / $t: $qps qps, p95 $p95 ms${pt:+, proxy $pt ticks}${st:+, server $st ticks}${scrape_note:+; $scrape_note}"
   fi
 }
 
@@ -606,6 +631,7 @@ if (( IDLE_CLIENTS > 0 )); then
         "$t" "$IDLE_CLIENTS" "target unavailable" >>"$OUT/idle.jsonl"
       continue
     fi
+    [[ "$t" == sluice-scraped ]] && continue  # the same process as sluice
     if [[ "$t" != sluice ]] && (( IDLE_CLIENTS + THREADS + 10 > max_conn )); then
       # direct and haproxy cost one server connection per client
       printf '{"target": "%s", "requested": %d, "opened": 0, "skipped": "%s"}\n' \

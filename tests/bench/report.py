@@ -16,8 +16,9 @@ import os
 import statistics
 import sys
 
-TARGET_ORDER = ["direct", "sluice", "haproxy"]
-TARGET_LABEL = {"direct": "direct", "sluice": "Sluice", "haproxy": "haproxy"}
+TARGET_ORDER = ["direct", "sluice", "sluice-scraped", "haproxy"]
+TARGET_LABEL = {"direct": "direct", "sluice": "Sluice", "sluice-scraped": "Sluice + scrapes",
+                "haproxy": "haproxy"}
 
 
 def read_meta(d):
@@ -103,6 +104,7 @@ def main():
         out = {"runs": len(runs), "ok": len(ok)}
         failed = [r for r in runs if r["status"] != "ok"]
         out["fail_note"] = failed[0].get("note", "") if failed else ""
+        out["ok_note"] = ok[0].get("note", "") if ok else ""
         out["errors"] = sum(int(num(r.get("errors")) or 0) for r in ok)
         out["qps"] = med(num(r["qps"]) for r in ok)
         out["p95"] = med(num(r["p95_ms"]) for r in ok)
@@ -166,8 +168,11 @@ def main():
                 status = f"{s['ok']}/{s['runs']} runs ok ({s['fail_note']})"
             if s["errors"]:
                 status += f", {s['errors']} ignored errors"
+            if s["ok_note"]:
+                status += f"; {s['ok_note']}" + (" (round 1)" if s["ok"] > 1 else "")
             qps_vs = fmt_ratio(ratio(s["qps"], direct.get("qps"))) if t != "direct" else "1.00×"
-            vs_hap = fmt_ratio(ratio(s["proxy_us"], hap.get("proxy_us"))) if t == "sluice" else ""
+            vs_hap = (fmt_ratio(ratio(s["proxy_us"], hap.get("proxy_us")))
+                      if t in ("sluice", "sluice-scraped") else "")
             proxy_us = fmt(s["proxy_us"]) if t != "direct" else ""
             rss = fmt(s["rss_mib"]) if t != "direct" else ""
             print(f"| {w} | {TARGET_LABEL.get(t, t)} | {fmt(s['qps'], 0)} | {fmt(s['p95'], 2)} "
@@ -185,6 +190,24 @@ def main():
               f"| {fmt_ratio(ratio(sl.get('qps'), dr.get('qps')))} "
               f"| {fmt_ratio(ratio(hp.get('qps'), dr.get('qps')))} |")
     print()
+
+    if any(t == "sluice-scraped" for (_, t) in summary):
+        print(f"Scrape cost: the same Sluice with /metrics scraped every "
+              f"{meta.get('scrape_ms', '?')} ms during the run (tests/bench/scrape_loop.py, a "
+              f"new connection per scrape, as Prometheus) vs not scraped.")
+        print()
+        print("| workload | QPS not scraped | QPS scraped | QPS change | proxy CPU µs/query "
+              "not scraped | scraped | CPU change |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for w in workloads:
+            a = summary.get((w, "sluice"), {})
+            b = summary.get((w, "sluice-scraped"), {})
+            dq = ratio(b.get("qps"), a.get("qps"))
+            dc = ratio(b.get("proxy_us"), a.get("proxy_us"))
+            pct = (lambda r: "–" if r is None else f"{(r - 1) * 100:+.1f}%")
+            print(f"| {w} | {fmt(a.get('qps'), 0)} | {fmt(b.get('qps'), 0)} | {pct(dq)} "
+                  f"| {fmt(a.get('proxy_us'))} | {fmt(b.get('proxy_us'))} | {pct(dc)} |")
+        print()
 
     idle_path = os.path.join(d, "idle.jsonl")
     if os.path.exists(idle_path):

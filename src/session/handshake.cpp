@@ -191,7 +191,6 @@ void Session::check_login_schema(uint8_t seq) {
   cmd_type_ = proto::kComInitDb;
   cls_ = Classification{Route::Write, 0};
   tried_.clear();
-  schema_.clear();  // set from the command's success, like a client's COM_INIT_DB
   run_on_backend(&worker_.runtime().topology().writer(), ResponseScanner::Kind::kSingle);
 }
 

@@ -39,7 +39,7 @@ LOGIN_CHECK_CHURN = (
 
 
 @pytest.mark.parametrize("schema", [
-    pytest.param(DB, id="default_schema", marks=pytest.mark.xfail(strict=True, reason=LOGIN_CHECK_CHURN)),
+    pytest.param(DB, id="default_schema"),
     pytest.param(None, id="no_schema"),
 ])
 def test_connection_storm(sluice_factory, make_user, record_property, schema):

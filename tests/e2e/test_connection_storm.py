@@ -28,16 +28,6 @@ def _server_connections(port: int) -> int:
         m.close()
 
 
-LOGIN_CHECK_CHURN = (
-    "a login naming a schema checks it on a writer connection, but Session::check_login_schema "
-    "clears schema_ before the checkout, so it asks the pool for a schema-less connection "
-    "(identity 'N') while every pooled connection has a schema after such a check (identity "
-    "'S'): no idle connection ever matches, so every login opens a new backend connection to "
-    "the primary, evicting an idle one once the pool is full (a 15 s storm: ~36000 client "
-    "logins = ~36000 backend connects and 'evicted' closes), and PROCESSLIST on the primary "
-    "shows more connections than max_connections (12 with a pool of 8) while evicted ones close")
-
-
 @pytest.mark.parametrize("schema", [
     pytest.param(DB, id="default_schema"),
     pytest.param(None, id="no_schema"),

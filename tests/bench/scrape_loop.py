@@ -2,20 +2,33 @@
 """Scrapes Sluice's /metrics at a fixed interval until SIGTERM, like a (very eager)
 Prometheus, then prints one JSON summary line.
 
-Usage: scrape_loop.py --port PORT [--interval-ms 100] [--host 127.0.0.1]
+Usage: scrape_loop.py --port PORT [--interval-ms 100] [--host 127.0.0.1] [--pid PID]
 
 One HTTP connection per scrape: Sluice's exporter (civetweb, keep-alive off) closes it
 after each response, so Prometheus reconnects every scrape too; and gzip, which
 Prometheus asks for. Used by compare.sh's `sluice-scraped` target to measure what scraping costs
 the query path. Summary: scrapes, errors, mean and max scrape latency (ms), bytes per
-scrape, the interval asked for and the one achieved.
+scrape, the interval asked for and the one achieved; with --pid, also the CPU time that
+process used meanwhile and per scrape (cpu_us_per_scrape: only meaningful when nothing else
+keeps that process busy, e.g. a Sluice without clients and --interval-ms 1):
+  scrape_loop.py --port 36070 --interval-ms 1 --pid "$(pgrep -f 'sluice --config X')" & sleep 10; kill $!
 """
 import argparse
 import http.client
 import json
+import os
 import signal
 import sys
 import time
+
+
+def cpu_ticks(pid):
+    """utime + stime of pid (all threads), in clock ticks; None without a pid."""
+    if pid is None:
+        return None
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def main():
@@ -23,6 +36,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--interval-ms", type=float, default=100.0)
+    ap.add_argument("--pid", type=int, help="report this process's CPU time over the loop")
     args = ap.parse_args()
 
     stop = False
@@ -38,6 +52,7 @@ def main():
     scrapes = errors = total_bytes = 0
     lat_sum = lat_max = 0.0
     first_error = ""
+    cpu0 = cpu_ticks(args.pid)
     t_start = time.monotonic()
     next_at = t_start
     while not stop:
@@ -67,6 +82,12 @@ def main():
         else:
             next_at = time.monotonic()  # fell behind: do not burst to catch up
     elapsed = time.monotonic() - t_start
+    cpu1 = cpu_ticks(args.pid)
+    extra = {}
+    if cpu0 is not None and cpu1 is not None:
+        cpu_us = (cpu1 - cpu0) * 1e6 / os.sysconf("SC_CLK_TCK")
+        extra = {"pid_cpu_ms": round(cpu_us / 1000, 1),
+                 "cpu_us_per_scrape": round(cpu_us / scrapes, 1) if scrapes else None}
     print(json.dumps({
         "scrapes": scrapes, "errors": errors, "first_error": first_error,
         "interval_ms": args.interval_ms,
@@ -74,6 +95,7 @@ def main():
         "mean_ms": round(lat_sum * 1000 / scrapes, 2) if scrapes else None,
         "max_ms": round(lat_max * 1000, 2),
         "bytes_per_scrape": total_bytes // scrapes if scrapes else None,  # compressed
+        **extra,
     }))
     sys.stdout.flush()
     return 0

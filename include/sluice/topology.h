@@ -28,7 +28,6 @@ struct Server {
   // Passive health: after a failed connect or a dropped connection the server is skipped
   // until this time (monotonic ms). 0 = healthy.
   std::atomic<int64_t> down_until_ms{0};
-  std::atomic<uint32_t> busy{0};  // statements running now, for least-loaded choice
 
   // Active health, written only by the monitor thread (see monitor.h), read by anyone.
   // Not used for routing yet: passive health above is what routing sees.

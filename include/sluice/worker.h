@@ -92,11 +92,9 @@ class Worker {
   uv_timer_t reaper_;
   uv_poll_t listen_poll_;
   int listen_fd_ = -1;
-  bool listening_ = false;
   std::thread thread_;
   std::mutex mu_;
   std::vector<std::function<void()>> mailbox_;
-  std::atomic<bool> stopping_{false};
   uint64_t next_token_ = 1;
   std::unordered_map<uint64_t, PoolWaiter*> waiters_;
   std::unique_ptr<char[]> scratch_;

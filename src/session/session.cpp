@@ -56,7 +56,6 @@ void Session::on_readable() {
 void Session::on_drained() {
   // The client took what was queued: resume the backend stream we paused for it.
   if (state_ == State::kRelaying && conn_ != nullptr) conn_->stream().want_read(true);
-  if (state_ == State::kClosing) return;
 }
 
 void Session::on_stream_error(int) { close("client socket error"); }

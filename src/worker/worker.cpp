@@ -54,7 +54,6 @@ bool Worker::listen(const std::string& address, uint16_t port, std::string* erro
   uv_poll_start(&listen_poll_, UV_READABLE, [](uv_poll_t* h, int status, int) {
     if (status == 0) static_cast<Worker*>(h->data)->on_accept();
   });
-  listening_ = true;
   return true;
 }
 
@@ -89,7 +88,6 @@ void Worker::run() {
 
 void Worker::stop_and_join() {
   if (!thread_.joinable()) return;
-  stopping_.store(true);
   post([this] {
     // Idle backend connections say goodbye (COM_QUIT, in mysql_close) so that servers do
     // not log them as aborted. Their close callbacks run at the end of this loop

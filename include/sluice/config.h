@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -41,11 +42,22 @@ inline uint32_t effective_max_idle(const PoolLimits& limits) {
   return limits.max_idle < limits.max_connections ? limits.max_idle : limits.max_connections;
 }
 
+// Administrative state of a server, as in ProxySQL's mysql_servers.status. SHUNNED here
+// means "start shunned"; the monitor decides when it comes back.
+enum class ServerStatus : uint8_t { kOnline, kShunned, kOfflineSoft, kOfflineHard };
+const char* server_status_name(ServerStatus s);  // "ONLINE", "SHUNNED", ...
+std::optional<ServerStatus> parse_server_status(const std::string& s);
+
 struct ServerConfig {
   uint32_t hostgroup = 0;
   std::string host;
   uint16_t port = 3306;
   uint32_t weight = 1;  // relative share of reads, >= 1
+  ServerStatus status = ServerStatus::kOnline;
+  // Seconds of replication lag above which a reader is skipped (0 = never skipped).
+  uint32_t max_replication_lag = 0;
+  bool use_ssl = false;  // accepted for ProxySQL compatibility; must stay false (no backend TLS yet)
+  std::string comment;
   PoolLimits pool;      // "pool" defaults overridden by keys given on the server
 };
 
@@ -59,6 +71,50 @@ struct UserConfig {
   std::string backend_password;
   std::string default_schema;
   uint32_t max_connections = 0;  // per-user client connection cap (0 = unlimited)
+  bool active = true;            // inactive users cannot log in
+  // Where this user's statements go when neither the read/write split nor a query rule
+  // says otherwise (writes, transactions). nullopt = routing.writer_hostgroup.
+  std::optional<uint32_t> default_hostgroup;
+  // A transaction stays on the connection it started on (always true in Sluice: a
+  // transaction cannot move; kept for ProxySQL's mysql_users column).
+  bool transaction_persistent = true;
+  std::string comment;
+};
+
+// One row of ProxySQL's mysql_query_rules; JSON keys are ProxySQL's column names.
+// Optional fields are NULL in ProxySQL when absent.
+struct QueryRuleConfig {
+  uint32_t rule_id = 0;
+  bool active = false;
+  std::string username;     // empty = any user
+  std::string schemaname;   // empty = any schema
+  uint32_t flag_in = 0;     // "flagIN"
+  std::string client_addr;  // empty = any; else an IP or a prefix ending in '%'
+  std::string digest;       // "0x" + 16 hex digits; empty = any
+  std::string match_digest;   // RE2 pattern on the digest text; empty = any
+  std::string match_pattern;  // RE2 pattern on the query text; empty = any
+  bool negate_match_pattern = false;
+  std::string re_modifiers = "CASELESS";  // comma list: CASELESS, GLOBAL
+  std::optional<uint32_t> flag_out;                // "flagOUT"
+  std::optional<std::string> replace_pattern;
+  std::optional<uint32_t> destination_hostgroup;
+  std::optional<uint32_t> timeout_ms;              // "timeout" (milliseconds, as in ProxySQL)
+  std::optional<std::string> error_msg;
+  std::optional<std::string> ok_msg;               // "OK_msg"
+  std::optional<uint32_t> multiplex;               // 0 = pin the session, 1 = allow
+  bool apply = false;
+  std::string comment;
+};
+
+// ProxySQL's mysql_replication_hostgroups: the monitor puts each server of either group in
+// writer_hostgroup when it is writable and in reader_hostgroup when it is read-only.
+struct ReplicationHostgroupConfig {
+  uint32_t writer_hostgroup = 0;
+  uint32_t reader_hostgroup = 0;
+  // Which variable says "read-only": "read_only", "innodb_read_only", "super_read_only",
+  // "read_only|innodb_read_only", "read_only&innodb_read_only".
+  std::string check_type = "read_only";
+  std::string comment;
 };
 
 struct RoutingConfig {
@@ -66,6 +122,16 @@ struct RoutingConfig {
   uint32_t reader_hostgroup = 20;
   // With no usable reader: true sends reads to the writer, false returns an error.
   bool reads_fallback_to_writer = true;
+  // Read-your-writes: "session" (after a client writes, its reads go to a replica only
+  // once that replica has applied the client's last GTID), "global" (the last GTID of any
+  // client), "off".
+  std::string read_your_writes = "session";
+  // How long a read may wait on a replica for a GTID (MASTER_GTID_WAIT) before it is sent
+  // to the writer instead. 0 = never wait, use the monitor's known positions only.
+  uint32_t read_your_writes_wait_ms = 0;
+  // While the writer hostgroup has no usable server (failover), writes wait this long for
+  // one to appear before failing.
+  uint32_t writer_wait_ms = 5000;
 };
 
 struct FrontendConfig {
@@ -93,6 +159,14 @@ struct MonitorConfig {
   std::string password = "monitor";
   // After a failed connect a server is skipped for this long before being tried again.
   uint32_t down_retry_ms = 1000;
+  uint32_t ping_interval_ms = 2000;
+  uint32_t read_only_interval_ms = 1000;
+  uint32_t replication_lag_interval_ms = 1000;
+  uint32_t connect_timeout_ms = 1000;  // also the read/write timeout of each check
+  // Consecutive failed checks that shun a server; it comes back once checks pass again
+  // and shun_recovery_ms has passed since it was shunned.
+  uint32_t ping_max_failures = 1;
+  uint32_t shun_recovery_ms = 1000;
 };
 
 struct Config {
@@ -106,11 +180,19 @@ struct Config {
   RoutingConfig routing;
   std::vector<UserConfig> users;
   std::vector<ServerConfig> servers;
+  std::vector<QueryRuleConfig> query_rules;  // "query_rules", any order; run by rule_id
+  std::vector<ReplicationHostgroupConfig> replication_hostgroups;
 };
 
 // Reads and validates the file. Throws ConfigError("<path>: <reason>").
 Config load_config_file(const std::string& path);
 // Same from JSON text (used by tests and by load_config_file).
 Config load_config_text(const std::string& json_text);
+// The checks that span sections (hostgroups, listeners, duplicates), for a Config built
+// in code (the admin port's LOAD ... TO RUNTIME). Throws ConfigError like the loaders.
+void validate_config(const Config& c);
+// The JSON text of `c` that load_config_text() reads back equal: every key, defaults
+// included, users' backend credentials only where they differ. Pretty-printed.
+std::string config_to_json(const Config& c);
 
 }  // namespace sluice

@@ -7,6 +7,7 @@
 #include "sluice/config.h"
 
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <cctype>
@@ -193,6 +194,23 @@ Field<T> boolean(std::string_view key, bool T::*m) {
   return {key, [=](T& t, const json& v, const std::string& p) { t.*m = read_bool(v, p); }};
 }
 
+template <class T>
+Field<T> opt_u32(std::string_view key, std::optional<uint32_t> T::*m, uint32_t lo = 0,
+                 uint32_t hi = kU32Max) {
+  return {key, [=](T& t, const json& v, const std::string& p) {
+            if (v.is_null()) t.*m = std::nullopt;
+            else t.*m = read_u32(v, p, lo, hi);
+          }};
+}
+
+template <class T>
+Field<T> opt_str(std::string_view key, std::optional<std::string> T::*m) {
+  return {key, [=](T& t, const json& v, const std::string& p) {
+            if (v.is_null()) t.*m = std::nullopt;
+            else t.*m = read_string(v, p, false);
+          }};
+}
+
 template <class T, class M>
 Field<T> object(std::string_view key, M T::*m, const Table<M>& table) {
   return {key, [m, &table](T& t, const json& v, const std::string& p) {
@@ -229,6 +247,22 @@ const Table<ServerConfig>& server_table() {
         str("host", &ServerConfig::host, true),
         port("port", &ServerConfig::port),
         u32("weight", &ServerConfig::weight, 1, kMaxWeight),
+        {"status",
+         [](ServerConfig& s, const json& v, const std::string& p) {
+           std::string text = read_string(v, p, true);
+           auto st = parse_server_status(text);
+           if (!st) {
+             fail(p, "must be one of ONLINE, SHUNNED, OFFLINE_SOFT, OFFLINE_HARD" + got(v));
+           }
+           s.status = *st;
+         }},
+        u32("max_replication_lag", &ServerConfig::max_replication_lag),
+        {"use_ssl",
+         [](ServerConfig& s, const json& v, const std::string& p) {
+           s.use_ssl = read_bool(v, p);
+           if (s.use_ssl) fail(p, "TLS to backends is not supported yet; must be false");
+         }},
+        str("comment", &ServerConfig::comment),
     };
     for (const auto& f : pool_table()) {
       t.push_back({f.key, [set = f.set](ServerConfig& s, const json& v, const std::string& p) {
@@ -248,6 +282,77 @@ const Table<UserConfig>& user_table() {
       str("backend_password", &UserConfig::backend_password),
       str("default_schema", &UserConfig::default_schema),
       u32("max_connections", &UserConfig::max_connections),
+      boolean("active", &UserConfig::active),
+      opt_u32("default_hostgroup", &UserConfig::default_hostgroup),
+      {"transaction_persistent",
+       [](UserConfig& u, const json& v, const std::string& p) {
+         u.transaction_persistent = read_bool(v, p);
+         if (!u.transaction_persistent) {
+           fail(p, "must be true: Sluice never moves an open transaction to another connection");
+         }
+       }},
+      str("comment", &UserConfig::comment),
+  };
+  return table;
+}
+
+const Table<QueryRuleConfig>& query_rule_table() {
+  static const Table<QueryRuleConfig> table{
+      u32("rule_id", &QueryRuleConfig::rule_id, 1),
+      boolean("active", &QueryRuleConfig::active),
+      str("username", &QueryRuleConfig::username),
+      str("schemaname", &QueryRuleConfig::schemaname),
+      u32("flagIN", &QueryRuleConfig::flag_in),
+      str("client_addr", &QueryRuleConfig::client_addr),
+      {"digest",
+       [](QueryRuleConfig& r, const json& v, const std::string& p) {
+         r.digest = read_string(v, p, false);
+         bool ok = r.digest.empty() ||
+                   (r.digest.size() == 18 && r.digest[0] == '0' && (r.digest[1] == 'x' || r.digest[1] == 'X') &&
+                    std::all_of(r.digest.begin() + 2, r.digest.end(),
+                                [](unsigned char ch) { return std::isxdigit(ch); }));
+         if (!ok) fail(p, "must be \"0x\" followed by 16 hex digits" + got(v));
+       }},
+      str("match_digest", &QueryRuleConfig::match_digest),
+      str("match_pattern", &QueryRuleConfig::match_pattern),
+      boolean("negate_match_pattern", &QueryRuleConfig::negate_match_pattern),
+      {"re_modifiers",
+       [](QueryRuleConfig& r, const json& v, const std::string& p) {
+         r.re_modifiers = read_string(v, p, false);
+         std::string word;
+         for (size_t i = 0; i <= r.re_modifiers.size(); ++i) {
+           char ch = i < r.re_modifiers.size() ? r.re_modifiers[i] : ',';
+           if (ch == ',' || ch == ' ') {
+             if (!word.empty() && word != "CASELESS" && word != "GLOBAL") {
+               fail(p, "unknown modifier \"" + word + "\" (known: CASELESS, GLOBAL)");
+             }
+             word.clear();
+           } else {
+             word += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+           }
+         }
+       }},
+      opt_u32("flagOUT", &QueryRuleConfig::flag_out),
+      opt_str("replace_pattern", &QueryRuleConfig::replace_pattern),
+      opt_u32("destination_hostgroup", &QueryRuleConfig::destination_hostgroup),
+      opt_u32("timeout", &QueryRuleConfig::timeout_ms),
+      opt_str("error_msg", &QueryRuleConfig::error_msg),
+      opt_str("OK_msg", &QueryRuleConfig::ok_msg),
+      opt_u32("multiplex", &QueryRuleConfig::multiplex, 0, 2),
+      boolean("apply", &QueryRuleConfig::apply),
+      str("comment", &QueryRuleConfig::comment),
+  };
+  return table;
+}
+
+const Table<ReplicationHostgroupConfig>& replication_hostgroup_table() {
+  static const Table<ReplicationHostgroupConfig> table{
+      u32("writer_hostgroup", &ReplicationHostgroupConfig::writer_hostgroup),
+      u32("reader_hostgroup", &ReplicationHostgroupConfig::reader_hostgroup),
+      one_of("check_type", &ReplicationHostgroupConfig::check_type,
+             {"read_only", "innodb_read_only", "super_read_only", "read_only|innodb_read_only",
+              "read_only&innodb_read_only"}),
+      str("comment", &ReplicationHostgroupConfig::comment),
   };
   return table;
 }
@@ -292,6 +397,12 @@ const Table<MonitorConfig>& monitor_table() {
       str("user", &MonitorConfig::user, true),
       str("password", &MonitorConfig::password),
       u32("down_retry_ms", &MonitorConfig::down_retry_ms),
+      u32("ping_interval_ms", &MonitorConfig::ping_interval_ms, 100),
+      u32("read_only_interval_ms", &MonitorConfig::read_only_interval_ms, 100),
+      u32("replication_lag_interval_ms", &MonitorConfig::replication_lag_interval_ms, 100),
+      u32("connect_timeout_ms", &MonitorConfig::connect_timeout_ms, 100),
+      u32("ping_max_failures", &MonitorConfig::ping_max_failures, 1),
+      u32("shun_recovery_ms", &MonitorConfig::shun_recovery_ms),
   };
   return table;
 }
@@ -301,6 +412,9 @@ const Table<RoutingConfig>& routing_table() {
       u32("writer_hostgroup", &RoutingConfig::writer_hostgroup),
       u32("reader_hostgroup", &RoutingConfig::reader_hostgroup),
       boolean("reads_fallback_to_writer", &RoutingConfig::reads_fallback_to_writer),
+      one_of("read_your_writes", &RoutingConfig::read_your_writes, {"off", "session", "global"}),
+      u32("read_your_writes_wait_ms", &RoutingConfig::read_your_writes_wait_ms),
+      u32("writer_wait_ms", &RoutingConfig::writer_wait_ms),
   };
   return table;
 }
@@ -382,6 +496,99 @@ void read_servers(Config& c, const json& v, const std::string& path) {
   }
 }
 
+void read_query_rules(Config& c, const json& v, const std::string& path) {
+  if (!v.is_array()) fail(path, "must be an array" + got(v));
+  c.query_rules.clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::string p = item(path, i);
+    QueryRuleConfig r;
+    apply(v[i], p, r, query_rule_table());
+    require(v[i], "rule_id", p);
+    c.query_rules.push_back(std::move(r));
+  }
+}
+
+void read_replication_hostgroups(Config& c, const json& v, const std::string& path) {
+  if (!v.is_array()) fail(path, "must be an array" + got(v));
+  c.replication_hostgroups.clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::string p = item(path, i);
+    ReplicationHostgroupConfig r;
+    apply(v[i], p, r, replication_hostgroup_table());
+    require(v[i], "writer_hostgroup", p);
+    require(v[i], "reader_hostgroup", p);
+    c.replication_hostgroups.push_back(std::move(r));
+  }
+}
+
+bool hostgroup_exists(const Config& c, uint32_t hg) {
+  if (hg == c.routing.writer_hostgroup || hg == c.routing.reader_hostgroup) return true;
+  for (const auto& s : c.servers)
+    if (s.hostgroup == hg) return true;
+  for (const auto& r : c.replication_hostgroups)
+    if (r.writer_hostgroup == hg || r.reader_hostgroup == hg) return true;
+  return false;
+}
+
+void check_rules(const Config& c) {
+  for (size_t i = 0; i < c.query_rules.size(); ++i) {
+    const QueryRuleConfig& r = c.query_rules[i];
+    std::string p = item("query_rules", i);
+    for (size_t j = 0; j < i; ++j) {
+      if (c.query_rules[j].rule_id == r.rule_id) {
+        fail(p + ".rule_id", std::to_string(r.rule_id) + " is already used by " + item("query_rules", j));
+      }
+    }
+    if (r.destination_hostgroup && !hostgroup_exists(c, *r.destination_hostgroup)) {
+      fail(p + ".destination_hostgroup", "hostgroup " + std::to_string(*r.destination_hostgroup) +
+                                             " has no servers and is not a replication hostgroup");
+    }
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    opts.set_case_sensitive(r.re_modifiers.find("CASELESS") == std::string::npos &&
+                            r.re_modifiers.find("caseless") == std::string::npos);
+    for (const auto& [key, pattern] : {std::pair<const char*, const std::string*>{"match_pattern", &r.match_pattern},
+                                       {"match_digest", &r.match_digest}}) {
+      if (pattern->empty()) continue;
+      RE2 re(*pattern, opts);
+      if (!re.ok()) fail(p + "." + key, "invalid regular expression: " + re.error());
+    }
+  }
+}
+
+void check_users(const Config& c) {
+  for (size_t i = 0; i < c.users.size(); ++i) {
+    const auto& u = c.users[i];
+    if (u.default_hostgroup && !hostgroup_exists(c, *u.default_hostgroup)) {
+      fail(item("users", i) + ".default_hostgroup",
+           "hostgroup " + std::to_string(*u.default_hostgroup) + " has no servers");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (c.users[j].username == u.username) {
+        fail(item("users", i) + ".username", "\"" + u.username + "\" is already defined by " + item("users", j));
+      }
+    }
+  }
+}
+
+void check_replication_hostgroups(const Config& c) {
+  for (size_t i = 0; i < c.replication_hostgroups.size(); ++i) {
+    const auto& r = c.replication_hostgroups[i];
+    std::string p = item("replication_hostgroups", i);
+    if (r.writer_hostgroup == r.reader_hostgroup) {
+      fail(p + ".reader_hostgroup", "must differ from writer_hostgroup (" + std::to_string(r.writer_hostgroup) + ")");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      const auto& o = c.replication_hostgroups[j];
+      for (uint32_t hg : {r.writer_hostgroup, r.reader_hostgroup}) {
+        if (hg == o.writer_hostgroup || hg == o.reader_hostgroup) {
+          fail(p, "hostgroup " + std::to_string(hg) + " is already used by " + item("replication_hostgroups", j));
+        }
+      }
+    }
+  }
+}
+
 void check_topology(const Config& c) {
   const uint32_t writer = c.routing.writer_hostgroup;
   const uint32_t reader = c.routing.reader_hostgroup;
@@ -391,17 +598,27 @@ void check_topology(const Config& c) {
   }
   if (c.users.empty()) fail("users", "at least one user is required");
   if (c.servers.empty()) fail("servers", "at least one server is required");
-  bool has_writer = false;
-  for (size_t i = 0; i < c.servers.size(); ++i) {
-    uint32_t hg = c.servers[i].hostgroup;
-    if (hg != writer && hg != reader) {
-      fail(item("servers", i) + ".hostgroup",
-           "must be routing.writer_hostgroup (" + std::to_string(writer) +
-               ") or routing.reader_hostgroup (" + std::to_string(reader) + ") (got " +
-               std::to_string(hg) + ")");
-    }
-    has_writer = has_writer || hg == writer;
+  // The monitor finds the writer among a replication pair's servers by read_only.
+  bool detected_writer = false;
+  for (const auto& r : c.replication_hostgroups) {
+    if (r.writer_hostgroup != writer) continue;
+    for (const auto& s : c.servers)
+      detected_writer = detected_writer || s.hostgroup == r.writer_hostgroup || s.hostgroup == r.reader_hostgroup;
   }
+  bool has_writer = detected_writer;
+  for (size_t i = 0; i < c.servers.size(); ++i) {
+    const ServerConfig& s = c.servers[i];
+    has_writer = has_writer || s.hostgroup == writer;
+    for (size_t j = 0; j < i; ++j) {
+      const ServerConfig& o = c.servers[j];
+      if (std::tie(o.hostgroup, o.host, o.port) == std::tie(s.hostgroup, s.host, s.port)) {
+        fail(item("servers", i), "same hostgroup, host and port as " + item("servers", j));
+      }
+    }
+  }
+  check_users(c);
+  check_replication_hostgroups(c);
+  check_rules(c);
   if (!has_writer) {
     fail("servers", "no server in the writer hostgroup (routing.writer_hostgroup = " +
                         std::to_string(writer) + "); at least one is required");
@@ -447,6 +664,8 @@ const Table<Config>& root_table() {
       object("routing", &Config::routing, routing_table()),
       {"users", read_users},
       {"servers", read_servers},
+      {"query_rules", read_query_rules},
+      {"replication_hostgroups", read_replication_hostgroups},
   };
   return table;
 }
@@ -544,6 +763,29 @@ std::string read_file(const std::string& path) {
 }
 
 }  // namespace
+
+const char* server_status_name(ServerStatus s) {
+  switch (s) {
+    case ServerStatus::kOnline: return "ONLINE";
+    case ServerStatus::kShunned: return "SHUNNED";
+    case ServerStatus::kOfflineSoft: return "OFFLINE_SOFT";
+    case ServerStatus::kOfflineHard: return "OFFLINE_HARD";
+  }
+  return "ONLINE";
+}
+
+std::optional<ServerStatus> parse_server_status(const std::string& s) {
+  for (ServerStatus st : {ServerStatus::kOnline, ServerStatus::kShunned, ServerStatus::kOfflineSoft,
+                          ServerStatus::kOfflineHard}) {
+    if (s == server_status_name(st)) return st;
+  }
+  return std::nullopt;
+}
+
+void validate_config(const Config& c) {
+  check_topology(c);
+  check_listeners(c);
+}
 
 Config load_config_file(const std::string& path) { return load(read_file(path), path); }
 

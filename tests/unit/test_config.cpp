@@ -349,10 +349,18 @@ TEST_CASE("config: servers and hostgroups") {
   j["servers"][0]["hostgroup"] = 20;
   CHECK_REFUSED(j, "servers: no server in the writer hostgroup");
 
+  // Other hostgroups are allowed (query rules send statements there).
   j = minimal();
   j["servers"].push_back({{"hostgroup", 30}, {"host", "db3"}});
-  CHECK_REFUSED(j, "servers[1].hostgroup: must be routing.writer_hostgroup (10) or "
-                   "routing.reader_hostgroup (20)");
+  CHECK(load_config_text(j.dump()).servers.size() == 2);
+
+  // With a replication pair the monitor finds the writer by read_only.
+  j = minimal();
+  j["servers"][0]["hostgroup"] = 20;
+  j["replication_hostgroups"] = json::array({{{"writer_hostgroup", 10}, {"reader_hostgroup", 20}}});
+  CHECK(load_config_text(j.dump()).replication_hostgroups.size() == 1);
+  j["replication_hostgroups"][0]["reader_hostgroup"] = 10;
+  CHECK_REFUSED(j, "replication_hostgroups[0].reader_hostgroup: must differ from writer_hostgroup (10)");
 
   j = minimal();
   j["routing"] = {{"reader_hostgroup", 10}};
@@ -422,4 +430,59 @@ TEST_CASE("config: suggestions ignore case and accept a prefix") {
   j = minimal();
   j["pool"] = {{"max_conn", 1}};
   CHECK_REFUSED(j, "pool.max_conn: unknown key (did you mean \"max_connections\"?)");
+}
+
+TEST_CASE("config: query rules") {
+  json j = minimal();
+  j["query_rules"] = json::array({{{"rule_id", 1}, {"active", true}, {"match_pattern", "^SELECT.*FOR UPDATE$"},
+                                   {"destination_hostgroup", 10}, {"apply", true}},
+                                  {{"rule_id", 2}, {"active", true}, {"match_digest", "^SELECT"},
+                                   {"destination_hostgroup", 20}, {"OK_msg", nullptr}, {"flagOUT", 5}}});
+  Config c = load_config_text(j.dump());
+  REQUIRE(c.query_rules.size() == 2);
+  CHECK(c.query_rules[0].destination_hostgroup == 10u);
+  CHECK(c.query_rules[0].apply);
+  CHECK(!c.query_rules[1].ok_msg);
+  CHECK(c.query_rules[1].flag_out == 5u);
+  CHECK(c.query_rules[1].re_modifiers == "CASELESS");
+
+  j["query_rules"][1]["rule_id"] = 1;
+  CHECK_REFUSED(j, "query_rules[1].rule_id: 1 is already used by query_rules[0]");
+  j["query_rules"][1]["rule_id"] = 2;
+  j["query_rules"][1]["match_pattern"] = "^SELECT (";
+  CHECK_REFUSED(j, "query_rules[1].match_pattern: invalid regular expression");
+  j["query_rules"][1]["match_pattern"] = "";
+  j["query_rules"][1]["destination_hostgroup"] = 99;
+  CHECK_REFUSED(j, "query_rules[1].destination_hostgroup: hostgroup 99 has no servers");
+  j["query_rules"][1]["destination_hostgroup"] = 20;
+  j["query_rules"][1]["digest"] = "12";
+  CHECK_REFUSED(j, "query_rules[1].digest: must be \"0x\" followed by 16 hex digits");
+  j["query_rules"][1]["digest"] = "0x0123456789abcdef";
+  j["query_rules"][1]["re_modifiers"] = "CASELESS,MULTILINE";
+  CHECK_REFUSED(j, "query_rules[1].re_modifiers: unknown modifier \"MULTILINE\"");
+  j["query_rules"][1]["re_modifiers"] = "caseless,global";
+  j["query_rules"][1]["flagIN"] = -1;
+  CHECK_REFUSED(j, "query_rules[1].flagIN: must be an integer");
+}
+
+TEST_CASE("config: ProxySQL columns on servers and users") {
+  json j = minimal();
+  j["servers"][0]["status"] = "OFFLINE_SOFT";
+  j["servers"][0]["max_replication_lag"] = 5;
+  j["servers"][0]["comment"] = "primary";
+  j["users"][0]["active"] = false;
+  j["users"][0]["default_hostgroup"] = 10;
+  Config c = load_config_text(j.dump());
+  CHECK(c.servers[0].status == sluice::ServerStatus::kOfflineSoft);
+  CHECK(c.servers[0].max_replication_lag == 5);
+  CHECK(!c.users[0].active);
+  CHECK(c.users[0].default_hostgroup == 10u);
+  j["servers"][0]["status"] = "DOWN";
+  CHECK_REFUSED(j, "servers[0].status: must be one of ONLINE, SHUNNED, OFFLINE_SOFT, OFFLINE_HARD");
+  j["servers"][0]["status"] = "ONLINE";
+  j["servers"][0]["use_ssl"] = true;
+  CHECK_REFUSED(j, "servers[0].use_ssl: TLS to backends is not supported yet");
+  j["servers"][0].erase("use_ssl");
+  j["users"][0]["default_hostgroup"] = 77;
+  CHECK_REFUSED(j, "users[0].default_hostgroup: hostgroup 77 has no servers");
 }

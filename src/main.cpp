@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   sluice::Runtime rt(std::move(cfg));
+  rt.set_config_path(config_path);
   std::string err;
   if (!rt.listen(&err)) {
     LOG_ERROR("%s", err.c_str());

@@ -32,12 +32,27 @@ class Runtime {
   void start();
   void stop();
 
+  // The config the proxy runs now (the admin port's runtime_* tables and its base for
+  // LOAD ... TO RUNTIME). A copy, safe from any thread.
+  Config running_config() const;
+  // Validates `next` (validate_config) and makes it the running config atomically:
+  // servers, users, query rules, routing and monitor settings. Returns "" on success, else
+  // the error (the running config is then unchanged). Client connections are never
+  // dropped: pools of removed servers drain, sessions keep their logins. Listener
+  // addresses, workers and admin/metrics settings are not changed at run time (an error
+  // names them if `next` differs). Any thread; applies are serialised.
+  std::string apply_config(const Config& next);
+  // The config file given with --config ("" when built from text): the disk layer.
+  const std::string& config_path() const { return config_path_; }
+  void set_config_path(std::string path) { config_path_ = std::move(path); }
+
   uint32_t next_connection_id() { return next_conn_id_.fetch_add(1, std::memory_order_relaxed); }
   std::atomic<uint32_t> client_connections{0};
   SessionRegistry sessions;
 
  private:
   Config cfg_;
+  std::string config_path_;
   Topology topo_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<uint32_t> next_conn_id_{1};

@@ -26,6 +26,17 @@ bool Runtime::listen(std::string* error) {
   return true;
 }
 
+Config Runtime::running_config() const { return cfg_; }
+
+std::string Runtime::apply_config(const Config& next) {
+  try {
+    validate_config(next);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "applying a config at run time is not implemented yet";
+}
+
 void Runtime::start() {
   for (auto& w : workers_) w->start();
 }

@@ -28,7 +28,9 @@ ALL_PORTS = (PRIMARY_PORT,) + REPLICA_PORTS
 SLUICE_PORT = int(os.environ.get("SLUICE_E2E_SLUICE_PORT", "26033"))
 SLUICE_ADMIN_PORT = SLUICE_PORT - 1
 SLUICE_METRICS_PORT = int(os.environ.get("SLUICE_E2E_METRICS_PORT", "26070"))
-EXTRA_PORT_RANGE = (26100, 26999)
+# Extra Sluice instances (sluice_factory): SLUICE_E2E_EXTRA_PORTS="LO-HI" moves them, so
+# several suites can run side by side on one machine.
+EXTRA_PORT_RANGE = tuple(int(x) for x in os.environ.get("SLUICE_E2E_EXTRA_PORTS", "26100-26999").split("-"))
 
 HOST = "127.0.0.1"
 DB = "sluice_test"

@@ -26,7 +26,10 @@ enum class RouteKind : uint8_t { kRead = 0, kWrite = 1, kCount };
 enum class TargetGroup : uint8_t { kWriter = 0, kReader = 1, kCount };
 enum class PinReason : uint8_t {
   kUserVariables, kTempTable, kLockTables, kGetLock, kPrepare, kUnknownState,
-  kLastInsertId, kFoundRows, kWarnings, kTransaction, kCount
+  kLastInsertId, kFoundRows, kWarnings, kTransaction,
+  kCursor,    // a prepared statement's read-only cursor is open on the connection
+  kLongData,  // COM_STMT_SEND_LONG_DATA sent; its COM_STMT_EXECUTE must follow there
+  kCount
 };
 enum class ClientResult : uint8_t { kOk = 0, kDenied = 1, kError = 2, kCount };
 
@@ -55,6 +58,14 @@ struct WorkerStats {
   Counter client_connections[static_cast<size_t>(ClientResult::kCount)];
   Counter bytes_from_clients;
   Counter bytes_to_clients;
+  // Prepared statements (stmt_cache.h): client COM_STMT_PREPAREs answered from the global
+  // statement cache without a backend round trip; COM_STMT_PREPAREs Sluice sent to
+  // backends (a client's first prepare, or lazily before an execution on a connection
+  // that had not prepared the statement); backend statements closed because their
+  // connection held more than pool.max_prepared_statements (least recently used first).
+  Counter stmt_cache_hits;
+  Counter stmt_backend_prepares;
+  Counter stmt_lru_closes;
 };
 
 }  // namespace sluice

@@ -17,6 +17,8 @@ const char* pin_reason_name(PinReason r) {
     case PinReason::kFoundRows: return "found_rows";
     case PinReason::kWarnings: return "warnings";
     case PinReason::kTransaction: return "transaction";
+    case PinReason::kCursor: return "cursor";
+    case PinReason::kLongData: return "long_data";
     case PinReason::kCount: break;
   }
   return "unknown";

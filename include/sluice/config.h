@@ -34,6 +34,10 @@ struct PoolLimits {
   uint32_t max_lifetime_ms = 3600000;   // ConnMaxLifetime (0 = never)
   uint32_t connect_timeout_ms = 3000;   // backend connect + auth
   uint32_t checkout_timeout_ms = 10000; // how long a client waits for a full pool
+  // Prepared statements one backend connection keeps open (>= 1); beyond it the least
+  // recently used is closed (COM_STMT_CLOSE). max_connections x this must stay below the
+  // server's max_prepared_stmt_count (16382 by default): 100 x 128 = 12800 leaves room.
+  uint32_t max_prepared_statements = 128;
 };
 
 // Idle connections a pool keeps at most: max_idle is not clamped at load time (Go's

@@ -235,6 +235,7 @@ const Table<PoolLimits>& pool_table() {
       u32("max_lifetime_ms", &PoolLimits::max_lifetime_ms),
       u32("connect_timeout_ms", &PoolLimits::connect_timeout_ms),
       u32("checkout_timeout_ms", &PoolLimits::checkout_timeout_ms),
+      u32("max_prepared_statements", &PoolLimits::max_prepared_statements, 1),
   };
   return table;
 }

@@ -138,6 +138,21 @@ TEST_CASE("config: servers inherit the pool defaults and override them per key")
   CHECK(c.pool.checkout_timeout_ms == 10000);  // the override stays on its server
 }
 
+TEST_CASE("config: pool.max_prepared_statements (default, per-server override, at least 1)") {
+  json j = minimal();
+  CHECK(load_config_text(j.dump()).pool.max_prepared_statements == 128);
+  j["pool"] = {{"max_prepared_statements", 4}};
+  j["servers"].push_back({{"hostgroup", 20}, {"host", "db2"}, {"max_prepared_statements", 1000}});
+  Config c = load_config_text(j.dump());
+  CHECK(c.pool.max_prepared_statements == 4);
+  CHECK(c.servers[0].pool.max_prepared_statements == 4);
+  CHECK(c.servers[1].pool.max_prepared_statements == 1000);
+  j["pool"] = {{"max_prepared_statements", 0}};
+  CHECK_REFUSED(j, "pool.max_prepared_statements: must be an integer between 1 and");
+  j["pool"] = {{"max_prepared_statements", -3}};
+  CHECK_REFUSED(j, "pool.max_prepared_statements: must be an integer between 1 and");
+}
+
 TEST_CASE("config: max_idle above max_connections is kept (effective cap is the minimum)") {
   json j = minimal();
   j["pool"] = {{"max_connections", 4}, {"max_idle", 10}};

@@ -2,7 +2,8 @@
 // worker's loop, then used as a raw packet pipe.
 //
 // Owns: the MYSQL handle (and through it the fd), the socket watcher, and what Sluice
-// knows of the server-side session (schema, charset, autocommit, multi-statements).
+// knows of the server-side session (schema, charset, autocommit, multi-statements,
+// prepared statements).
 // States: kConnecting -> kIdle <-> kBusy -> kClosed. kIdle conns sit in their pool's idle
 // stack with a read watch (EOF there means the server dropped them); kBusy conns belong to
 // one client session, which receives their socket events.
@@ -18,6 +19,7 @@
 
 #include "sluice/pool.h"
 #include "sluice/session_vars.h"
+#include "sluice/stmt_cache.h"
 #include "sluice/stream.h"
 
 namespace sluice {
@@ -84,6 +86,8 @@ class BackendConn final : public PooledConn, private StreamHandler {
   uint64_t last_insert_id = 0;
   bool autocommit = true;
   bool multi_statements = true;
+  // Prepared statements this connection holds (they die with it).
+  BackendStatements statements;
 
  private:
   void on_readable() override;

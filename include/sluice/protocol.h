@@ -184,4 +184,36 @@ struct SessionChanges {
 };
 bool parse_session_changes(std::string_view session_state, SessionChanges& out);
 
+// ---- prepared statements (stmt_packets.cpp) --------------------------------------------
+
+constexpr uint8_t kCursorTypeReadOnly = 0x01;  // COM_STMT_EXECUTE flags
+constexpr uint16_t kStatusLastRowSent = 0x0080;
+
+inline bool is_stmt_command(uint8_t cmd) {
+  return cmd == kComStmtPrepare || cmd == kComStmtExecute || cmd == kComStmtSendLongData || cmd == kComStmtClose ||
+         cmd == kComStmtReset || cmd == kComStmtFetch;
+}
+
+// COM_STMT_EXECUTE: [0x17][stmt id 4][flags 1][iterations 4]; with parameters, the NULL
+// bitmap, the new-params-bound flag and (flag 1) two type bytes per parameter, then values.
+struct StmtExecute {
+  uint32_t stmt_id = 0;
+  uint8_t flags = 0;
+  size_t bound_flag_at = 0;  // offset of the new-params-bound flag; 0 without parameters
+  bool new_types = false;
+  std::string_view types;  // the types sent (new_types only)
+};
+// nullopt if the payload is too short for `params` parameters.
+std::optional<StmtExecute> parse_stmt_execute(std::string_view payload, uint16_t params);
+// The payload with the new-params-bound flag set and `types` inserted after it, for an
+// execution whose client sent none (it bound them on another connection).
+std::string stmt_execute_add_types(std::string_view payload, const StmtExecute& e, std::string_view types);
+// Overwrites the statement id of a COM_STMT_* packet: `at` is 1 in a payload, 5 in a raw
+// packet (header included).
+void put_stmt_id(std::string& buf, size_t at, uint32_t id);
+// A whole COM_STMT_CLOSE packet (sequence id 0).
+std::string stmt_close_packet(uint32_t backend_id);
+// The first packet of a COM_STMT_PREPARE answer.
+std::string prepare_ok_payload(uint32_t id, uint16_t columns, uint16_t params, uint16_t warnings);
+
 }  // namespace sluice::proto

@@ -48,11 +48,17 @@ class ResponseScanner {
   // kPrepare and kExecute: the column definitions sent (as the client sees them) are
   // appended to `into`.
   void capture_columns(std::vector<std::string>* into) { capture_ = into; }
+  // kPrepare: the parameter definitions (as the client would see them) go to `into`.
+  void capture_params(std::vector<std::string>* into) { capture_params_ = into; }
   // kExecute: when the backend skips metadata it sent at the previous execution (MariaDB's
   // cache-metadata capability), these definitions are sent instead, since clients expect
   // them every time.
   void inject_columns(const std::vector<std::string>* cols) { inject_ = cols; }
-  uint32_t prepared_id() const { return prep_id_; }  // kPrepare: the statement id
+  // kPrepare: the statement id, its counts and the prepare's warnings, from the first packet.
+  uint32_t prepared_id() const { return prep_id_; }
+  uint16_t prepared_columns() const { return prep_columns_; }
+  uint16_t prepared_params() const { return prep_params_; }
+  uint16_t prepared_warnings() const { return prep_warnings_; }
   bool rejected() const { return rejected_; }
   // Consumes bytes up to the end of the response; returns how many were used (the rest,
   // if any, is not part of this response). Appends what the client must see to `out`.
@@ -138,7 +144,11 @@ class ResponseScanner {
   uint64_t columns_left_ = 0;
   uint64_t params_left_ = 0;
   uint32_t prep_id_ = 0;
+  uint16_t prep_columns_ = 0;
+  uint16_t prep_params_ = 0;
+  uint16_t prep_warnings_ = 0;
   std::vector<std::string>* capture_ = nullptr;
+  std::vector<std::string>* capture_params_ = nullptr;
   const std::vector<std::string>* inject_ = nullptr;
   uint16_t status_ = 0;
   bool has_status_ = false;

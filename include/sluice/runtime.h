@@ -1,6 +1,7 @@
 // The running proxy: config, topology and workers, wired by main.cpp.
 //
-// Owns: the workers and the topology for the life of the process.
+// Owns: the workers, the topology and the prepared-statement cache for the life of the
+// process.
 // Thread rules: built and started on the main thread; workers read config() and
 // topology() concurrently (both immutable while running, apart from atomics inside).
 #pragma once
@@ -12,6 +13,7 @@
 
 #include "sluice/config.h"
 #include "sluice/sessions.h"
+#include "sluice/stmt_cache.h"
 #include "sluice/topology.h"
 #include "sluice/worker.h"
 
@@ -49,6 +51,7 @@ class Runtime {
   uint32_t next_connection_id() { return next_conn_id_.fetch_add(1, std::memory_order_relaxed); }
   std::atomic<uint32_t> client_connections{0};
   SessionRegistry sessions;
+  StmtCache stmt_cache;  // prepared statements of every worker (stmt_cache.h)
 
  private:
   Config cfg_;

@@ -6,13 +6,17 @@
 //   kReady      waiting for a command                                  [dispatch]
 //   kCheckout   a command waits for a backend connection (pool/connect) [checkout, on_grant]
 //   kSyncing    Sluice replays schema/charset/autocommit/options on it  [sync_next]
+//   kPreparing  Sluice prepares the statement to execute on it           [prepare_on_connection,
+//               (its answer is swallowed)                                  on_connection_prepared]
 //   kRelaying   command sent; response streams back to the client       [relay_backend]
 //   kInfile     the client streams LOCAL INFILE data to the backend     [relay_infile]
 //   kClosing    socket being closed; the object deletes itself after    [close]
 // One command is in flight at a time; pipelined client commands wait in the input buffer.
 // Backend connections are borrowed per statement and returned unless the session is in
 // a transaction or pinned by state Sluice cannot replay (SET, user variables, temporary
-// tables, locks, ...).
+// tables, locks, ...). Prepared statements do not pin: they live in the process-wide
+// statement cache (stmt_cache.h) and each connection prepares them when first lent for one;
+// only an open cursor or pending long data holds a connection.
 // Thread rules: lives on one worker's loop for its whole life.
 #pragma once
 
@@ -26,6 +30,7 @@
 #include "sluice/response.h"
 #include "sluice/session_vars.h"
 #include "sluice/sessions.h"
+#include "sluice/stmt_cache.h"
 #include "sluice/stream.h"
 #include "sluice/worker.h"
 
@@ -44,7 +49,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
 
  private:
   enum class State : uint8_t {
-    kGreeting, kAuthSwitch, kReady, kCheckout, kSyncing, kRelaying, kInfile, kClosing
+    kGreeting, kAuthSwitch, kReady, kCheckout, kSyncing, kPreparing, kRelaying, kInfile, kClosing
   };
   // Why a session keeps its backend connection between statements (pins.cpp). The first
   // group lasts until undone; the second holds the connection for the next statement only,
@@ -56,7 +61,8 @@ class Session final : private StreamHandler, private BackendListener, public Poo
     kPinGetLock = 1u << 3,        // until every GET_LOCK is released
     kPinPrepare = 1u << 4,        // text-protocol PREPARE
     kPinUnknownState = 1u << 5,   // the server reported state Sluice cannot replay
-    kPinStatements = 1u << 6,     // prepared statements (COM_STMT_PREPARE) until all closed
+    kPinCursor = 1u << 6,         // a prepared statement's cursor is open, until exhausted/reset/closed
+    kPinLongData = 1u << 7,       // COM_STMT_SEND_LONG_DATA sent, until its statement executes
     kPinInsertId = 1u << 8,       // LAST_INSERT_ID() may follow
     kPinFoundRows = 1u << 9,      // FOUND_ROWS() may follow SQL_CALC_FOUND_ROWS
     kPinWarnings = 1u << 10,      // SHOW WARNINGS / ERRORS may follow
@@ -89,9 +95,39 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void on_change_user(std::string_view payload);
   void reset_session();
 
-  // ---- prepared statements (statements.cpp) ----
+  // ---- prepared statements: client commands (statements.cpp) ----
+  // A client's statement: its cache entry and what the client has told it so far.
+  struct ClientStmt {
+    StmtCache::Ptr entry;
+    std::string types;            // parameter types the client last sent (2 bytes each)
+    bool cursor = false;          // a cursor is open on the held connection
+    bool long_data = false;       // long data went to the held connection; EXECUTE must follow
+    std::string long_data_error;  // long data was lost: the next EXECUTE fails with this
+  };
   bool dispatch_statement();
+  void prepare_statement();
+  void answer_prepare(const PreparedStmt& e, uint32_t client_id);
+  void execute_statement(uint32_t id);
+  void long_data_statement(uint32_t id);
+  void fetch_statement(uint32_t id);
+  void reset_statement(uint32_t id);
+  void close_statement(uint32_t id);
+  void route_statement(ClientStmt& st, ResponseScanner::Kind kind);
   void finish_statement();
+  void finish_prepare();
+  void finish_execute();
+  void set_cursor(ClientStmt& st, bool open);
+  void set_long_data(ClientStmt& st, bool pending);
+  void forget_connection_statements();  // the held connection is gone, with its statements
+  ClientStmt* find_stmt(uint32_t id);
+
+  // ---- prepared statements on the lent connection (stmt_backend.cpp) ----
+  void send_statement();
+  void send_execute(ClientStmt& st, BackendStatements::Stmt& bs);
+  void prepare_on_connection(const PreparedStmt& e);
+  void on_connection_prepared();
+  void register_on_connection(const PreparedStmt& e, uint32_t backend_id, std::shared_ptr<const ColumnDefs> cols);
+  void finish_without_reply();
 
   // ---- KILL (kill.cpp) ----
   bool kill_command();  // true if the command was a KILL and is being handled
@@ -192,11 +228,15 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   BackendConn* conn_ = nullptr;
   std::shared_ptr<SessionInfo> info_;  // shared with the registry, for KILL
   Server* forced_server_ = nullptr;    // checkout() goes to this server (KILL QUERY)
-  // Prepared statements by backend id, with the column definitions the client expects.
-  std::unordered_map<uint32_t, std::vector<std::string>> statements_;
-  std::vector<std::string> prepared_columns_;       // captured during COM_STMT_PREPARE
-  const std::vector<std::string>* executing_ = nullptr;  // columns of the statement running
-  uint32_t executing_id_ = 0;
+  // Prepared statements by the ids Sluice gave the client (from 1, as a server does).
+  std::unordered_map<uint32_t, ClientStmt> stmts_;
+  uint32_t next_stmt_id_ = 1;
+  uint32_t stmt_id_ = 0;          // the statement of the COM_STMT_* in flight
+  uint32_t open_cursors_ = 0;     // statements with cursor set
+  uint32_t long_data_stmts_ = 0;  // statements with long_data set
+  ColumnDefs captured_params_;    // definitions seen in the response in flight
+  ColumnDefs captured_columns_;
+  std::shared_ptr<const ColumnDefs> inject_columns_;  // sent when the server skips them
 };
 
 }  // namespace sluice

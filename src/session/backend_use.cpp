@@ -178,10 +178,11 @@ void Session::send_command() {
   state_ = State::kRelaying;
   info_->running_thread.store(conn_->thread_id(), std::memory_order_relaxed);
   info_->running_on.store(server_, std::memory_order_relaxed);
+  if (proto::is_stmt_command(cmd_type_) && !login_pending_) {
+    send_statement();  // stmt_backend.cpp
+    return;
+  }
   scan_.begin(kind_, conn_->capabilities(), caps_, !login_pending_, conn_->ext_metadata(), conn_->cache_metadata());
-  if (kind_ == ResponseScanner::Kind::kPrepare || kind_ == ResponseScanner::Kind::kExecute)
-    scan_.capture_columns(&prepared_columns_);
-  if (kind_ == ResponseScanner::Kind::kExecute) scan_.inject_columns(executing_);
   if (!(caps_ & proto::kMultiResults) && cls_.has(kCall)) scan_.reject_result_sets();
   if (!conn_->stream().write(cmd_raw_)) backend_lost("write failed");
 }
@@ -202,7 +203,7 @@ void Session::on_backend_drained() {}
 void Session::on_backend_error(int) { backend_lost("socket error"); }
 
 void Session::relay_backend(std::string_view data) {
-  if (state_ != State::kSyncing && state_ != State::kRelaying) {
+  if (state_ != State::kSyncing && state_ != State::kPreparing && state_ != State::kRelaying) {
     drop_backend(CloseReason::kError);  // bytes nobody asked for: the connection is unusable
     return;
   }
@@ -216,8 +217,8 @@ void Session::relay_backend(std::string_view data) {
   if (scan_.protocol_error() || (used < data.size())) {
     LOG_ERROR("session %u: unexpected bytes from %s; dropping the connection", conn_id_, server_->name.c_str());
     drop_backend(CloseReason::kError);
+    forget_connection_statements();
     pins_ = 0;
-    statements_.clear();  // backend statement ids die with their connection
     in_txn_ = false;
     fail_command(2027, "HY000", "Sluice: malformed packet from backend " + server_->name);
     return;
@@ -243,6 +244,10 @@ void Session::relay_backend(std::string_view data) {
     sync_next();
     return;
   }
+  if (state_ == State::kPreparing) {
+    on_connection_prepared();  // stmt_backend.cpp
+    return;
+  }
   if (scan_.infile_requested()) {
     if (scan_.infile_refused()) {
       // An empty file loads nothing; the server's reply is swallowed and the client gets
@@ -263,17 +268,20 @@ void Session::relay_backend(std::string_view data) {
 void Session::backend_lost(const char* what) {
   Server* s = server_;
   LOG_WARN("session %u: backend %s %s", conn_id_, s ? s->name.c_str() : "?", what);
-  if (state_ != State::kSyncing && state_ != State::kRelaying && state_ != State::kInfile) {
+  if (state_ != State::kSyncing && state_ != State::kPreparing && state_ != State::kRelaying &&
+      state_ != State::kInfile) {
     // The held connection (transaction or pinned state) died between statements: the
     // client is not waiting for a reply, so it hears about it on its next statement.
     drop_backend(CloseReason::kServerDown);
-    if ((pins_ & ~kNextStatementPins) != 0 || in_txn_) lost_state_ = true;
+    // Cursors and long data are reported by their own commands, not as lost session state.
+    if ((pins_ & ~(kNextStatementPins | kPinCursor | kPinLongData)) != 0 || in_txn_) lost_state_ = true;
+    forget_connection_statements();
     pins_ = 0;
-    statements_.clear();  // backend statement ids die with their connection
     in_txn_ = false;
     return;
   }
-  bool nothing_sent = state_ == State::kSyncing || (state_ == State::kRelaying && !scan_.forwarded_any());
+  bool nothing_sent = state_ == State::kSyncing || state_ == State::kPreparing ||
+                      (state_ == State::kRelaying && !scan_.forwarded_any());
   bool safe = nothing_sent && pins_ == 0 && !in_txn_ && (state_ == State::kSyncing || cls_.route == Route::Read);
   drop_backend(CloseReason::kServerDown);
   if (s != nullptr) s->mark_down(now_ms(), worker_.runtime().config().monitor.down_retry_ms);
@@ -284,8 +292,8 @@ void Session::backend_lost(const char* what) {
       return;
     }
   }
+  forget_connection_statements();
   pins_ = 0;
-  statements_.clear();  // backend statement ids die with their connection
   in_txn_ = false;
   fail_command(2013, "HY000",
                std::string("Lost connection to backend server ") + (s ? s->name : "?") + " during query");

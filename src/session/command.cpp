@@ -143,7 +143,8 @@ void Session::finish_command() {
     vars_.set(name, value);
     if (conn_ != nullptr) conn_->vars.set(name, value);
   }
-  if (cmd_type_ == proto::kComQuery && !scan_.error() && scan_.last_insert_id() != 0) {
+  bool statement = cmd_type_ == proto::kComQuery || cmd_type_ == proto::kComStmtExecute;
+  if (statement && !scan_.error() && scan_.last_insert_id() != 0) {
     last_insert_id_ = scan_.last_insert_id();
     if (conn_ != nullptr) conn_->last_insert_id = last_insert_id_;
   }
@@ -187,6 +188,14 @@ void Session::trim_buffers() {
 
 void Session::fail_command(uint16_t code, std::string_view state, const std::string& msg) {
   LOG_DEBUG("session %u: %s", conn_id_, msg.c_str());
+  if (cmd_type_ == proto::kComStmtSendLongData && !login_pending_) {
+    // No reply to COM_STMT_SEND_LONG_DATA: the EXECUTE that follows reports the failure.
+    if (ClientStmt* st = find_stmt(stmt_id_)) {
+      st->long_data_error = "Sluice: long data for this statement was lost: " + msg;
+    }
+    finish_without_reply();
+    return;
+  }
   info_->running_on.store(nullptr, std::memory_order_relaxed);
   forced_server_ = nullptr;
   if (!login_pending_) record_statement(false);

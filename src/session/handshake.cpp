@@ -143,7 +143,10 @@ void Session::reset_session() {
     else release_backend();
   }
   pins_ = 0;
-  statements_.clear();  // backend statement ids die with their connection
+  stmts_.clear();  // a fresh session has no prepared statements
+  next_stmt_id_ = 1;
+  open_cursors_ = 0;
+  long_data_stmts_ = 0;
   get_locks_ = 0;
   last_insert_id_ = 0;
   in_txn_ = false;

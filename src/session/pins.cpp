@@ -37,7 +37,8 @@ PinReason reason_of(uint32_t pin) {
     case 1u << 3: return PinReason::kGetLock;
     case 1u << 4: return PinReason::kPrepare;
     case 1u << 5: return PinReason::kUnknownState;
-    case 1u << 6: return PinReason::kPrepare;
+    case 1u << 6: return PinReason::kCursor;
+    case 1u << 7: return PinReason::kLongData;
     case 1u << 8: return PinReason::kLastInsertId;
     case 1u << 9: return PinReason::kFoundRows;
     default: return PinReason::kWarnings;
@@ -91,7 +92,7 @@ void Session::pin_before(std::string_view sql) {
 
 void Session::pin_after() {
   bool ok = !scan_.error();
-  if (cmd_type_ == proto::kComQuery) {
+  if (cmd_type_ == proto::kComQuery || cmd_type_ == proto::kComStmtExecute) {
     if (ok && cls_.has(kUnlockTables)) pins_ &= ~kPinLockTables;
     if (ok && cls_.has(kReleaseLock) && get_locks_ == 0) pins_ &= ~kPinGetLock;
     bool explained = cls_.flags & (kUserVariable | kTempTable | kPrepare);

@@ -36,8 +36,10 @@ void ResponseScanner::begin(Kind kind, uint32_t backend_caps, uint32_t client_ca
     case Kind::kFetch: phase_ = Phase::kRows; break;
   }
   capture_ = nullptr;
+  capture_params_ = nullptr;
   inject_ = nullptr;
   prep_id_ = 0;
+  prep_columns_ = prep_params_ = prep_warnings_ = 0;
   backend_caps_ = backend_caps;
   client_caps_ = client_caps;
   forward_ = forward;
@@ -125,7 +127,7 @@ void ResponseScanner::start_packet(std::string& out) {
     bool first = phase_ == Phase::kFirst || phase_ == Phase::kSingle;
     bool defs = phase_ == Phase::kColumns || phase_ == Phase::kPrepParams || phase_ == Phase::kPrepColumns ||
                 (phase_ == Phase::kFieldDefs && b != 0xfe);
-    bool column = defs && (strip_ext_ || capture_ != nullptr);
+    bool column = defs && (strip_ext_ || capture_ != nullptr || capture_params_ != nullptr);
     bool count = phase_ == Phase::kFirst && strip_meta_flag_ && b != 0x00 && b != 0xff && b != 0xfb;
     bool eof = deprecate_eof_ && b == 0xfe && chunk_len_ < 9 && phase_ != Phase::kFirst && phase_ != Phase::kSingle;
     bool infile = phase_ == Phase::kFirst && b == 0xfb;
@@ -324,8 +326,12 @@ void ResponseScanner::on_prepare_packet(std::string& out) {
       proto::Reader r(head_);
       r.int1();
       prep_id_ = r.int4();
-      columns_left_ = r.int2();
-      params_left_ = r.int2();
+      columns_left_ = prep_columns_ = r.int2();
+      params_left_ = prep_params_ = r.int2();
+      if (r.remaining() >= 3) {
+        r.int1();  // filler
+        prep_warnings_ = r.int2();
+      }
       if (!r.ok || b != 0x00) {
         protocol_error_ = done_ = true;
         return;
@@ -440,6 +446,7 @@ void ResponseScanner::on_column(std::string& out) {
   else fixed.assign(payload);
   if (capture_ != nullptr && (phase_ == Phase::kPrepColumns || phase_ == Phase::kColumns))
     capture_->push_back(fixed);
+  if (capture_params_ != nullptr && phase_ == Phase::kPrepParams) capture_params_->push_back(fixed);
   if (forward_) {
     proto::append_packet(out, static_cast<uint8_t>(seq_ - seq_shift_), fixed);
     forwarded_any_ = true;

@@ -114,7 +114,8 @@ void Session::process_input() {
   }
   // Keep reading while a command is in flight (toggling the watch costs two syscalls per
   // statement); only a client that piles up pipelined input is paused until it drains.
-  bool busy = state_ == State::kCheckout || state_ == State::kSyncing || state_ == State::kRelaying;
+  bool busy = state_ == State::kCheckout || state_ == State::kSyncing || state_ == State::kPreparing ||
+              state_ == State::kRelaying;
   bool want = state_ != State::kClosing && (!busy || in_.size() < kMaxPipelinedInput);
   if (want != reading_) {
     reading_ = want;

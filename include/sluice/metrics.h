@@ -58,6 +58,9 @@ struct QueryTotals {
   uint64_t client_results[static_cast<size_t>(ClientResult::kCount)] = {};
   uint64_t bytes_in = 0;   // from clients
   uint64_t bytes_out = 0;  // to clients
+  uint64_t stmt_cache_hits = 0;
+  uint64_t stmt_backend_prepares = 0;
+  uint64_t stmt_lru_closes = 0;
 
   void add(const WorkerStats& w);
 };
@@ -69,6 +72,7 @@ struct MetricsSnapshot {
   QueryTotals totals;
   uint32_t client_connections = 0;
   uint32_t max_client_connections = 0;
+  uint64_t stmt_cache_entries = 0;  // prepared statements in the process-wide cache
 };
 
 MetricsSnapshot gather(Runtime& rt, const std::string& version);

@@ -158,6 +158,25 @@ void query_families(Families& fs, const MetricsSnapshot& s) {
   }
 }
 
+void statement_families(Families& fs, const MetricsSnapshot& s) {
+  const QueryTotals& t = s.totals;
+  fs.gauge(fs.family("sluice_stmt_cache_entries", "Prepared statements in Sluice's statement cache.",
+                     MetricType::Gauge),
+           {}, static_cast<double>(s.stmt_cache_entries));
+  fs.counter(fs.family("sluice_stmt_cache_hits_total",
+                       "Client COM_STMT_PREPAREs answered from the statement cache, without a backend.",
+                       MetricType::Counter),
+             {}, static_cast<double>(t.stmt_cache_hits));
+  fs.counter(fs.family("sluice_stmt_backend_prepares_total",
+                       "COM_STMT_PREPAREs Sluice sent to backends (first prepares and lazy ones).",
+                       MetricType::Counter),
+             {}, static_cast<double>(t.stmt_backend_prepares));
+  fs.counter(fs.family("sluice_stmt_lru_closes_total",
+                       "Backend statements closed beyond pool.max_prepared_statements, least recently used first.",
+                       MetricType::Counter),
+             {}, static_cast<double>(t.stmt_lru_closes));
+}
+
 void client_families(Families& fs, const MetricsSnapshot& s) {
   const QueryTotals& t = s.totals;
   fs.gauge(fs.family("sluice_client_connections", "Client connections open now.", MetricType::Gauge), {},
@@ -185,6 +204,7 @@ std::vector<MetricFamily> render(const MetricsSnapshot& s) {
   pool_families(fs, s);
   backend_families(fs, s);
   query_families(fs, s);
+  statement_families(fs, s);
   client_families(fs, s);
   return {std::make_move_iterator(fs.out.begin()), std::make_move_iterator(fs.out.end())};
 }

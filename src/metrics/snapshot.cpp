@@ -18,6 +18,9 @@ void QueryTotals::add(const WorkerStats& w) {
   }
   bytes_in += w.bytes_from_clients.get();
   bytes_out += w.bytes_to_clients.get();
+  stmt_cache_hits += w.stmt_cache_hits.get();
+  stmt_backend_prepares += w.stmt_backend_prepares.get();
+  stmt_lru_closes += w.stmt_lru_closes.get();
 }
 
 MetricsSnapshot gather(Runtime& rt, const std::string& version) {
@@ -44,6 +47,7 @@ MetricsSnapshot gather(Runtime& rt, const std::string& version) {
   for (int i = 0; i < rt.worker_count(); ++i) s.totals.add(rt.worker(i).stats);
   s.client_connections = rt.client_connections.load(std::memory_order_relaxed);
   s.max_client_connections = rt.config().frontend.max_client_connections;
+  s.stmt_cache_entries = rt.stmt_cache.size();
   return s;
 }
 

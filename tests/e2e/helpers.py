@@ -676,6 +676,212 @@ class RawClient:
         self.sock.close()
 
 
+# ---------------------------------------------------------------------------------------
+# Server-side prepared statements over RawClient (the binary protocol, by hand)
+# ---------------------------------------------------------------------------------------
+
+T_TINY, T_SHORT, T_LONG, T_FLOAT, T_DOUBLE, T_NULL, T_LONGLONG, T_INT24, T_YEAR = 1, 2, 3, 4, 5, 6, 8, 9, 13
+T_VAR_STRING = 253
+CURSOR_TYPE_READ_ONLY = 1
+SERVER_STATUS_CURSOR_EXISTS = 0x0040
+SERVER_STATUS_LAST_ROW_SENT = 0x0080
+
+
+class PreparedStmt:
+    def __init__(self, stmt_id, params, columns, warnings):
+        self.id, self.params, self.columns, self.warnings = stmt_id, params, columns, warnings
+        self.types = None  # the parameter types last sent (what the "new params bound" flag refers to)
+
+
+def _column_type(coldef: bytes):
+    """(type, unsigned) of a column definition packet."""
+    pos = 0
+    for _ in range(6):  # catalog, schema, table, org_table, name, org_name
+        n, pos = _lenenc_int(coldef, pos)
+        pos += n
+    _, pos = _lenenc_int(coldef, pos)  # length of the fixed fields (0x0c)
+    ftype = coldef[pos + 6]
+    flags = int.from_bytes(coldef[pos + 7:pos + 9], "little")
+    return ftype, bool(flags & 0x20)
+
+
+def _decode_binary_row(p: bytes, types):
+    n = len(types)
+    bitmap = p[1:1 + (n + 7 + 2) // 8]
+    pos = 1 + len(bitmap)
+    row = []
+    fixed = {T_TINY: 1, T_SHORT: 2, T_YEAR: 2, T_LONG: 4, T_INT24: 4, T_LONGLONG: 8}
+    for i, (ftype, unsigned) in enumerate(types):
+        bit = i + 2
+        if bitmap[bit // 8] & (1 << (bit % 8)):
+            row.append(None)
+        elif ftype in fixed:
+            size = fixed[ftype]
+            row.append(int.from_bytes(p[pos:pos + size], "little", signed=not unsigned))
+            pos += size
+        elif ftype == T_DOUBLE:
+            import struct
+            row.append(struct.unpack("<d", p[pos:pos + 8])[0])
+            pos += 8
+        elif ftype == T_FLOAT:
+            import struct
+            row.append(struct.unpack("<f", p[pos:pos + 4])[0])
+            pos += 4
+        elif ftype == T_NULL:
+            row.append(None)
+        elif ftype in (7, 10, 11, 12):  # temporal: a length byte, then that many bytes
+            size = p[pos]
+            row.append(p[pos + 1:pos + 1 + size])
+            pos += 1 + size
+        else:  # strings, decimals, blobs, JSON, ...: length-encoded
+            size, pos = _lenenc_int(p, pos)
+            row.append(p[pos:pos + size].decode("utf-8", "replace"))
+            pos += size
+    return tuple(row)
+
+
+def _encode_param(v):
+    """(type bytes, value bytes) of one parameter in the binary protocol."""
+    import struct
+    if v is None:
+        return bytes([T_NULL, 0]), b""
+    if isinstance(v, bool):
+        v = int(v)
+    if isinstance(v, int):
+        return bytes([T_LONGLONG, 0]), v.to_bytes(8, "little", signed=True)
+    if isinstance(v, float):
+        return bytes([T_DOUBLE, 0]), struct.pack("<d", v)
+    data = v if isinstance(v, bytes) else str(v).encode()
+    n = len(data)
+    if n < 251:
+        head = bytes([n])
+    elif n < 1 << 16:
+        head = b"\xfc" + n.to_bytes(2, "little")
+    elif n < 1 << 24:
+        head = b"\xfd" + n.to_bytes(3, "little")
+    else:
+        head = b"\xfe" + n.to_bytes(8, "little")
+    return bytes([T_VAR_STRING, 0]), head + data
+
+
+class StmtResult:
+    def __init__(self, rows=None, column_types=None, affected=0, status=0, warnings=0):
+        self.rows = rows if rows is not None else []
+        self.column_types = column_types or []
+        self.affected, self.status, self.warnings = affected, status, warnings
+
+
+class StmtClient(RawClient):
+    """RawClient plus COM_STMT_*: prepare / execute (binary rows decoded) / fetch /
+    send_long_data / reset / close, with exact control of the new-params-bound flag."""
+
+    def _read_ok_or_raise(self):
+        p = self._read()
+        if p[0] == 0xFF:
+            raise RawError(p)
+        return p
+
+    def _read_defs(self, n):
+        defs = [self._read() for _ in range(n)]
+        if n and not self.caps & Caps.DEPRECATE_EOF:
+            eof = self._read()
+            assert self._is_eof(eof), f"expected EOF after definitions: {eof[:16]!r}"
+        return defs
+
+    def prepare(self, sql: str) -> PreparedStmt:
+        self.seq = 0
+        self._write(b"\x16" + sql.encode())
+        p = self._read_ok_or_raise()
+        assert p[0] == 0, f"not a prepare OK: {p[:16]!r}"
+        st = PreparedStmt(int.from_bytes(p[1:5], "little"), int.from_bytes(p[7:9], "little"),
+                          int.from_bytes(p[5:7], "little"), int.from_bytes(p[10:12], "little"))
+        st.param_defs = self._read_defs(st.params)
+        st.column_defs = self._read_defs(st.columns)
+        return st
+
+    def execute(self, st: PreparedStmt, args=(), send_types=True, cursor=False, long_data=()):
+        """Executes with `args`; send_types=False sends flag 0 (types "as before").
+        Parameters listed in long_data were sent with send_long_data and are left out."""
+        assert len(args) == st.params
+        payload = b"\x17" + st.id.to_bytes(4, "little") + bytes([CURSOR_TYPE_READ_ONLY if cursor else 0])
+        payload += (1).to_bytes(4, "little")
+        if st.params:
+            bitmap = bytearray((st.params + 7) // 8)
+            types, values = b"", b""
+            for i, v in enumerate(args):
+                if i in long_data:
+                    types += bytes([252, 0])  # MYSQL_TYPE_BLOB
+                    continue
+                t, val = _encode_param(v)
+                types += t
+                values += val
+                if v is None:
+                    bitmap[i // 8] |= 1 << (i % 8)
+            payload += bytes(bitmap)
+            if send_types:
+                payload += b"\x01" + types
+                st.types = types
+            else:
+                payload += b"\x00"
+            payload += values
+        self.seq = 0
+        self._write(payload)
+        return self._read_result(st)
+
+    def _read_result(self, st):
+        p = self._read_ok_or_raise()
+        if p[0] == 0x00:
+            pos = 1
+            affected, pos = _lenenc_int(p, pos)
+            _, pos = _lenenc_int(p, pos)
+            return StmtResult(affected=affected, status=int.from_bytes(p[pos:pos + 2], "little"))
+        ncols, _ = _lenenc_int(p, 0)
+        coldefs = [self._read() for _ in range(ncols)]
+        types = [_column_type(c) for c in coldefs]
+        st.result_types = types
+        status = 0
+        if not self.caps & Caps.DEPRECATE_EOF:
+            eof = self._read()
+            assert self._is_eof(eof), f"expected EOF after column definitions: {eof[:16]!r}"
+            status = int.from_bytes(eof[3:5], "little")
+        if status & SERVER_STATUS_CURSOR_EXISTS:
+            return StmtResult(column_types=types, status=status)
+        return self._read_rows(types)
+
+    def _read_rows(self, types):
+        rows = []
+        while True:
+            p = self._read()
+            if p[0] == 0xFF:
+                raise RawError(p)
+            if p[0] == 0xFE and len(p) < 0xFFFFFF:
+                return StmtResult(rows, types, status=self._status_of_end(p),
+                                  warnings=int.from_bytes(p[1:3], "little"))
+            rows.append(_decode_binary_row(p, types))
+
+    def fetch(self, st: PreparedStmt, n: int) -> StmtResult:
+        self.seq = 0
+        self._write(b"\x1c" + st.id.to_bytes(4, "little") + n.to_bytes(4, "little"))
+        return self._read_rows(st.result_types)
+
+    def send_long_data(self, st: PreparedStmt, param: int, data: bytes):
+        self.seq = 0
+        self._write(b"\x18" + st.id.to_bytes(4, "little") + param.to_bytes(2, "little") + data)
+
+    def reset(self, st: PreparedStmt):
+        self.seq = 0
+        self._write(b"\x1a" + st.id.to_bytes(4, "little"))
+        return self._read_ok_or_raise()
+
+    def close_stmt(self, st: PreparedStmt):
+        self.seq = 0
+        self._write(b"\x19" + st.id.to_bytes(4, "little"))
+
+    def run(self, st, *args, **kw):
+        """execute() and return the rows."""
+        return self.execute(st, args, **kw).rows
+
+
 class RawError(Exception):
     def __init__(self, packet: bytes):
         self.code = int.from_bytes(packet[1:3], "little")

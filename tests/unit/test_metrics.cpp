@@ -104,6 +104,20 @@ TEST_CASE("queries by hostgroup and route, clients, bytes, build info") {
   CHECK(has(t, R"(sluice_query_errors_total 0)"));
 }
 
+TEST_CASE("prepared statement cache figures") {
+  MetricsSnapshot s = sample();
+  s.stmt_cache_entries = 12;
+  s.totals.stmt_cache_hits = 7;
+  s.totals.stmt_backend_prepares = 5;
+  s.totals.stmt_lru_closes = 2;
+  std::string t = text(s);
+  CHECK(has(t, R"(sluice_stmt_cache_entries 12)"));
+  CHECK(has(t, R"(sluice_stmt_cache_hits_total 7)"));
+  CHECK(has(t, R"(sluice_stmt_backend_prepares_total 5)"));
+  CHECK(has(t, R"(sluice_stmt_lru_closes_total 2)"));
+  CHECK(has(t, R"(sluice_pins_total{reason="cursor"} 0)"));
+}
+
 TEST_CASE("backend up, and lag only where known") {
   std::string t = text(sample());
   CHECK(has(t, R"(sluice_backend_up{hostgroup="10",server="127.0.0.1:3306",role="writer"} 1)"));

@@ -120,6 +120,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void set_long_data(ClientStmt& st, bool pending);
   void forget_connection_statements();  // the held connection is gone, with its statements
   ClientStmt* find_stmt(uint32_t id);
+  const std::string& sync_schema() const;
 
   // ---- prepared statements on the lent connection (stmt_backend.cpp) ----
   void send_statement();

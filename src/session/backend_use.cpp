@@ -152,9 +152,9 @@ void Session::sync_next() {
     if (needs_last_insert_id()) add("last_insert_id=" + std::to_string(last_insert_id_));
     payload.push_back(static_cast<char>(proto::kComQuery));
     payload += sql;
-  } else if (!schema_.empty() && conn_->schema != schema_) {
+  } else if (const std::string& want = sync_schema(); !want.empty() && conn_->schema != want) {
     payload.push_back(static_cast<char>(proto::kComInitDb));
-    payload += schema_;
+    payload += want;
   } else if (fresh_diagnostics_) {
     payload.push_back(static_cast<char>(proto::kComQuery));
     // MariaDB empties the warning list only for a statement that uses a table.
@@ -236,8 +236,8 @@ void Session::relay_backend(std::string_view data) {
       conn_->vars = vars_;
       conn_->autocommit = autocommit_;
       if (cls_.has(kLastInsertId)) conn_->last_insert_id = last_insert_id_;
-    } else if (!schema_.empty() && conn_->schema != schema_) {
-      conn_->schema = schema_;
+    } else if (const std::string& want = sync_schema(); !want.empty() && conn_->schema != want) {
+      conn_->schema = want;
     } else {
       fresh_diagnostics_ = false;
     }
@@ -282,7 +282,8 @@ void Session::backend_lost(const char* what) {
   }
   bool nothing_sent = state_ == State::kSyncing || state_ == State::kPreparing ||
                       (state_ == State::kRelaying && !scan_.forwarded_any());
-  bool safe = nothing_sent && pins_ == 0 && !in_txn_ && (state_ == State::kSyncing || cls_.route == Route::Read);
+  bool safe = nothing_sent && pins_ == 0 && !in_txn_ &&
+              (state_ == State::kSyncing || state_ == State::kPreparing || cls_.route == Route::Read);
   drop_backend(CloseReason::kServerDown);
   if (s != nullptr) s->mark_down(now_ms(), worker_.runtime().config().monitor.down_retry_ms);
   if (safe && s != nullptr) {

@@ -26,6 +26,16 @@ std::string unknown_handler(uint32_t id, const char* where) {
 
 }  // namespace
 
+// The schema the lent connection must be in: a statement runs (and is prepared) in the
+// schema it was prepared in, even after the client moved on with USE.
+const std::string& Session::sync_schema() const {
+  if (stmt_id_ != 0 && (cmd_type_ == proto::kComStmtExecute || cmd_type_ == proto::kComStmtSendLongData)) {
+    auto it = stmts_.find(stmt_id_);
+    if (it != stmts_.end() && !it->second.entry->schema.empty()) return it->second.entry->schema;
+  }
+  return schema_;
+}
+
 Session::ClientStmt* Session::find_stmt(uint32_t id) {
   auto it = stmts_.find(id);
   return it == stmts_.end() ? nullptr : &it->second;
@@ -70,7 +80,7 @@ void Session::prepare_statement() {
       return;
     }
   }
-  cls_ = Classification{Route::Write, 0};
+  cls_ = Classification{Route::Read, 0};  // changes nothing: may be retried elsewhere
   release_unneeded_hold();
   tried_.clear();
   cmd_start_ns_ = now_ns();

@@ -297,3 +297,68 @@ def test_cursor_and_long_data_hold_the_connection_only_while_needed(sluice_facto
     m = h.scrape_metrics(s.metrics_port)
     assert h.metric(m, "sluice_pins_total", reason="cursor") == 1
     assert h.metric(m, "sluice_pins_total", reason="long_data") == 1
+
+
+def test_statement_changed_by_ddl_is_prepared_again(sluice_factory, make_user):
+    """A cached answer that no longer matches the server (ALTER TABLE added a column) is not
+    given out again: the execution that finds out fails with 1615 (as MariaDB's own
+    "needs to be re-prepared"), and the next prepare asks the server."""
+    writer_only = [{"hostgroup": h.WRITER_HG, "host": h.HOST, "port": PRIMARY_PORT}]
+    s = _instance(sluice_factory, make_user, "e2e_ps_ddl", {"max_connections": 2, "max_idle": 2}, servers=writer_only)
+    t = _table(rows=3)
+    a, b = _client(s), _client(s)
+    try:
+        sa = a.prepare(f"SELECT * FROM {t} WHERE id = ?")
+        assert a.run(sa, 1) == [(1, "v1")]
+        # a keeps the only connection that has the statement (not touching the table, so
+        # the ALTER does not wait for its transaction)
+        a.query("BEGIN")
+        assert a.query("SELECT 1")[0][0] != 0xFF
+        d = h.direct(PRIMARY_PORT)
+        try:
+            h.query(d, f"ALTER TABLE {t} ADD COLUMN w INT DEFAULT 5")
+        finally:
+            d.close()
+        sb = b.prepare(f"SELECT * FROM {t} WHERE id = ?")  # from the cache: 2 columns
+        assert sb.columns == 2
+        try:
+            b.execute(sb, (2,))
+            raise AssertionError("execution with stale metadata succeeded")
+        except h.RawError as exc:
+            assert exc.code == 1615 and "re-prepared" in exc.message, exc
+        sb = b.prepare(f"SELECT * FROM {t} WHERE id = ?")
+        assert sb.columns == 3
+        assert b.run(sb, 2) == [(2, "v2", 5)]
+        a.query("COMMIT")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_statement_runs_in_the_schema_it_was_prepared_in(sluice, cluster):
+    """Prepared in one schema, executed after USE another (on connections that never
+    prepared it): the same rows as MariaDB gives directly."""
+    other = "sluice_ps_other"
+    cluster.root_sql(PRIMARY_PORT, f"CREATE DATABASE IF NOT EXISTS {other}; "
+                                   f"GRANT ALL ON {other}.* TO '{h.APP_USER}'@'%';")
+    t = h.unique_name("ps_schema")
+    d = h.direct(PRIMARY_PORT)
+    try:
+        h.query(d, f"CREATE TABLE {h.DB}.{t} (v VARCHAR(8))")
+        h.query(d, f"INSERT INTO {h.DB}.{t} VALUES ('home')")
+        h.query(d, f"CREATE TABLE {other}.{t} (v VARCHAR(8))")
+        h.query(d, f"INSERT INTO {other}.{t} VALUES ('other')")
+    finally:
+        d.close()
+    h.wait_replicas_caught_up()
+    answers = {}
+    for port in (PRIMARY_PORT, sluice.port):
+        c = StmtClient(port)
+        try:
+            st = c.prepare(f"SELECT v, DATABASE() FROM {t}")
+            c.query(f"USE {other}")
+            answers[port] = [c.run(st) for _ in range(6)]
+        finally:
+            c.close()
+    assert answers[sluice.port] == answers[PRIMARY_PORT], answers
+    assert answers[PRIMARY_PORT][0] == [("home", h.DB)]

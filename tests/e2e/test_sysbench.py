@@ -1,7 +1,10 @@
 """sysbench oltp_read_write through Sluice: no errors, and the replicas end up identical.
 
-Defaults keep the suite short (20 s, 16 threads); the issue's acceptance run is
-SLUICE_E2E_SYSBENCH_SECONDS=60 SLUICE_E2E_SYSBENCH_THREADS=32. Deselect with -m 'not sysbench'.
+Twice: with the text protocol (--db-ps-mode=disable) and with sysbench's default
+server-side prepared statements (--db-ps-mode=auto), which Sluice shares across pooled
+connections. Defaults keep the suite short (20 s, 16 threads); the issues' acceptance runs
+are SLUICE_E2E_SYSBENCH_SECONDS=60 with SLUICE_E2E_SYSBENCH_THREADS=32 (text) or 64
+(prepared). Deselect with -m 'not sysbench'.
 
 Deadlocks: with sysbench's default --rand-type=special, 2 tables of 10000 rows and 16 threads,
 MariaDB itself (no proxy) answers a few statements with 1213 Deadlock, which sysbench counts as
@@ -23,8 +26,8 @@ THREADS = int(os.environ.get("SLUICE_E2E_SYSBENCH_THREADS", "16"))
 TABLES, TABLE_SIZE = 2, 10000
 
 
-def _sysbench(port, action, *extra, timeout=120):
-    cmd = ["sysbench", "oltp_read_write", "--db-driver=mysql", "--db-ps-mode=disable",
+def _sysbench(port, action, *extra, timeout=120, ps_mode="disable"):
+    cmd = ["sysbench", "oltp_read_write", "--db-driver=mysql", f"--db-ps-mode={ps_mode}",
            f"--mysql-host={h.HOST}", f"--mysql-port={port}", f"--mysql-user={h.APP_USER}",
            f"--mysql-password={h.APP_PASSWORD}", f"--mysql-db={h.DB}",
            f"--tables={TABLES}", f"--table-size={TABLE_SIZE}"] + list(extra) + [action]
@@ -47,6 +50,15 @@ def _stat(out: str, name: str) -> int:
 
 @pytest.mark.sysbench
 def test_sysbench_oltp_read_write(sluice):
+    _run_and_check(sluice, "disable")
+
+
+@pytest.mark.sysbench
+def test_sysbench_oltp_read_write_prepared_statements(sluice):
+    _run_and_check(sluice, "auto")
+
+
+def _run_and_check(sluice, ps_mode):
     if shutil.which("sysbench") is None:
         pytest.fail("sysbench is not installed", pytrace=False)
     # sbtest1..N are fixed names: this test owns them. Prepared on the primary directly.
@@ -58,13 +70,13 @@ def test_sysbench_oltp_read_write(sluice):
 
     deadlocks_before = _deadlocks()
     cp = _sysbench(sluice.port, "run", f"--threads={THREADS}", f"--time={SECONDS}",
-                   "--report-interval=0", "--rand-type=uniform", timeout=SECONDS + 120)
+                   "--report-interval=0", "--rand-type=uniform", timeout=SECONDS + 120, ps_mode=ps_mode)
     deadlocks = _deadlocks() - deadlocks_before
     out = cp.stdout + cp.stderr
     assert cp.returncode == 0, f"sysbench run failed ({cp.returncode}):\n{out[-4000:]}"
     errors, reconnects = _stat(out, "ignored errors"), _stat(out, "reconnects")
     transactions, queries = _stat(out, "transactions"), _stat(out, "total")
-    summary = (f"{THREADS} threads, {SECONDS}s: transactions={transactions} queries={queries} "
+    summary = (f"--db-ps-mode={ps_mode}, {THREADS} threads, {SECONDS}s: transactions={transactions} queries={queries} "
                f"errors={errors} reconnects={reconnects} (InnoDB deadlocks on the primary "
                f"during the run: {deadlocks})")
     print(summary)

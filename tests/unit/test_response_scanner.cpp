@@ -583,3 +583,26 @@ TEST_CASE("response scanner: packets after a dropped progress report keep consec
   CHECK(o.out.size() == client.bytes.size());
   CHECK(o.out == client.bytes);  // seq 1, as the client expects
 }
+
+TEST_CASE("prepare: swallowed answer still yields counts, warnings and both definition lists") {
+  Stream s;
+  s.packet(proto::prepare_ok_payload(5, 2, 1, 3));
+  s.column("p0").eof();
+  s.column("a").column("b").eof();
+  ResponseScanner sc;
+  sc.begin(Kind::kPrepare, kCaps, kCaps, false);
+  std::vector<std::string> params, columns;
+  sc.capture_params(&params);
+  sc.capture_columns(&columns);
+  std::string out;
+  CHECK(sc.feed(s.bytes, out) == s.bytes.size());
+  CHECK(sc.done());
+  CHECK(out.empty());
+  CHECK(sc.prepared_id() == 5);
+  CHECK(sc.prepared_columns() == 2);
+  CHECK(sc.prepared_params() == 1);
+  CHECK(sc.prepared_warnings() == 3);
+  CHECK(params.size() == 1);
+  CHECK(columns.size() == 2);
+  CHECK(columns[0].find('a') != std::string::npos);
+}

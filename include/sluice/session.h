@@ -121,6 +121,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void forget_connection_statements();  // the held connection is gone, with its statements
   ClientStmt* find_stmt(uint32_t id);
   const std::string& sync_schema() const;
+  std::string stmt_context() const;
 
   // ---- prepared statements on the lent connection (stmt_backend.cpp) ----
   void send_statement();

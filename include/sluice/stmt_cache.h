@@ -37,6 +37,9 @@ using ColumnDefs = std::vector<std::string>;  // column definition payloads, as 
 struct PreparedStmt {
   uint64_t id = 0;  // process-wide, never reused: the key of BackendStatements
   std::string schema;
+  // The rest of the session that shapes the answer (character_set_results: column
+  // charsets and lengths; sql_mode: how the text parses), in the cache key.
+  std::string context;
   std::string sql;
   Classification cls;  // where executions may run (classified once, at prepare time)
   uint16_t params = 0;
@@ -63,8 +66,8 @@ class StmtCache {
   // holds more than `max_entries`; entries still in use are never dropped.
   explicit StmtCache(size_t max_entries = 8192);
 
-  // The cached answer for `sql` prepared by `login` in `schema`, or nullptr.
-  Ptr find(std::string_view login, std::string_view schema, std::string_view sql);
+  // The cached answer for `sql` prepared by `login` in `schema` and `context`, or nullptr.
+  Ptr find(std::string_view login, std::string_view schema, std::string_view context, std::string_view sql);
   // Makes `fresh` (learned from a backend) the answer for its key and returns it. If
   // another session published the same key meanwhile with the same counts, that entry is
   // returned instead, so connections that prepared either share one id.

@@ -36,6 +36,16 @@ const std::string& Session::sync_schema() const {
   return schema_;
 }
 
+// What besides the schema decides a server's answer to COM_STMT_PREPARE (stmt_cache.h).
+std::string Session::stmt_context() const {
+  std::string c;
+  for (const char* name : {"character_set_results", "sql_mode"}) {
+    if (const std::string* v = vars_.get(name)) c += *v;
+    c.push_back('\0');
+  }
+  return c;
+}
+
 Session::ClientStmt* Session::find_stmt(uint32_t id) {
   auto it = stmts_.find(id);
   return it == stmts_.end() ? nullptr : &it->second;
@@ -72,7 +82,7 @@ void Session::prepare_statement() {
   std::string_view sql = std::string_view(cmd_payload_).substr(1);
   // A statement on a temporary table means what this session's table is: never shared.
   if ((pins_ & kPinTempTable) == 0) {
-    if (auto entry = worker_.runtime().stmt_cache.find(identity_no_schema_, schema_, sql)) {
+    if (auto entry = worker_.runtime().stmt_cache.find(identity_no_schema_, schema_, stmt_context(), sql)) {
       worker_.stats.stmt_cache_hits.add();
       uint32_t id = next_stmt_id_++;
       stmts_[id].entry = entry;
@@ -250,6 +260,7 @@ void Session::finish_prepare() {
   StmtCache& cache = worker_.runtime().stmt_cache;
   fresh->id = cache.new_id();
   fresh->schema = schema_;
+  fresh->context = stmt_context();
   fresh->sql = cmd_payload_.substr(1);
   fresh->cls = classify(fresh->sql);
   fresh->params = scan_.prepared_params();

@@ -6,13 +6,14 @@
 namespace sluice {
 namespace {
 
-std::string key_of(std::string_view login, std::string_view schema, std::string_view sql) {
+std::string key_of(std::string_view login, std::string_view schema, std::string_view context,
+                   std::string_view sql) {
   std::string k;
-  k.reserve(login.size() + schema.size() + sql.size() + 2);
-  k.append(login);
-  k.push_back('\0');
-  k.append(schema);
-  k.push_back('\0');
+  k.reserve(login.size() + schema.size() + context.size() + sql.size() + 3);
+  for (std::string_view part : {login, schema, context}) {
+    k.append(part);
+    k.push_back('\0');
+  }
   k.append(sql);
   return k;
 }
@@ -36,8 +37,9 @@ StmtCache::Shard& StmtCache::shard_of(const std::string& key) {
   return shards_[std::hash<std::string>{}(key) % kShards];
 }
 
-StmtCache::Ptr StmtCache::find(std::string_view login, std::string_view schema, std::string_view sql) {
-  std::string key = key_of(login, schema, sql);
+StmtCache::Ptr StmtCache::find(std::string_view login, std::string_view schema, std::string_view context,
+                               std::string_view sql) {
+  std::string key = key_of(login, schema, context, sql);
   Shard& s = shard_of(key);
   std::lock_guard lock(s.mu);
   auto it = s.map.find(key);
@@ -47,7 +49,7 @@ StmtCache::Ptr StmtCache::find(std::string_view login, std::string_view schema, 
 }
 
 StmtCache::Ptr StmtCache::publish(std::string_view login, std::shared_ptr<PreparedStmt> fresh) {
-  std::string key = key_of(login, fresh->schema, fresh->sql);
+  std::string key = key_of(login, fresh->schema, fresh->context, fresh->sql);
   Shard& s = shard_of(key);
   std::lock_guard lock(s.mu);
   auto it = s.map.find(key);
@@ -67,7 +69,7 @@ StmtCache::Ptr StmtCache::publish(std::string_view login, std::shared_ptr<Prepar
 }
 
 void StmtCache::forget(std::string_view login, const PreparedStmt& entry) {
-  std::string key = key_of(login, entry.schema, entry.sql);
+  std::string key = key_of(login, entry.schema, entry.context, entry.sql);
   Shard& s = shard_of(key);
   std::lock_guard lock(s.mu);
   auto it = s.map.find(key);

@@ -39,15 +39,16 @@ BackendStatements::Stmt stmt(uint32_t backend_id) {
 
 TEST_CASE("stmt cache: the same login, schema and text find the published entry") {
   StmtCache c;
-  CHECK(c.find("app", "db", "SELECT ?") == nullptr);
+  CHECK(c.find("app", "db", "", "SELECT ?") == nullptr);
   auto e = entry(c, "db", "SELECT ?");
   StmtCache::Ptr p = c.publish("app", e);
   CHECK(p.get() == e.get());
-  CHECK(c.find("app", "db", "SELECT ?").get() == e.get());
-  CHECK(c.find("other", "db", "SELECT ?") == nullptr);   // another login
-  CHECK(c.find("app", "db2", "SELECT ?") == nullptr);    // another schema
-  CHECK(c.find("app", "db", "SELECT  ?") == nullptr);    // another text
-  CHECK(c.find("ap", "pdb", "SELECT ?") == nullptr);     // key parts do not run together
+  CHECK(c.find("app", "db", "", "SELECT ?").get() == e.get());
+  CHECK(c.find("other", "db", "", "SELECT ?") == nullptr);   // another login
+  CHECK(c.find("app", "db2", "", "SELECT ?") == nullptr);    // another schema
+  CHECK(c.find("app", "db", "latin1", "SELECT ?") == nullptr);  // another charset or sql_mode
+  CHECK(c.find("app", "db", "", "SELECT  ?") == nullptr);    // another text
+  CHECK(c.find("ap", "pdb", "", "SELECT ?") == nullptr);     // key parts do not run together
   CHECK(c.size() == 1);
 }
 
@@ -59,7 +60,7 @@ TEST_CASE("stmt cache: a racing publish with equal counts returns the first entr
   CHECK(c.publish("app", second).get() == first.get());
   auto changed = entry(c, "db", "SELECT ?", 1, 3);  // the server answers differently now
   CHECK(c.publish("app", changed).get() == changed.get());
-  CHECK(c.find("app", "db", "SELECT ?").get() == changed.get());
+  CHECK(c.find("app", "db", "", "SELECT ?").get() == changed.get());
 }
 
 TEST_CASE("stmt cache: forget drops only the entry it is given") {
@@ -69,9 +70,9 @@ TEST_CASE("stmt cache: forget drops only the entry it is given") {
   auto now = entry(c, "db", "SELECT 1", 0, 2);
   c.publish("app", now);
   c.forget("app", *old);  // stale: the cache already holds a newer answer
-  CHECK(c.find("app", "db", "SELECT 1").get() == now.get());
+  CHECK(c.find("app", "db", "", "SELECT 1").get() == now.get());
   c.forget("app", *now);
-  CHECK(c.find("app", "db", "SELECT 1") == nullptr);
+  CHECK(c.find("app", "db", "", "SELECT 1") == nullptr);
   CHECK(c.size() == 0);
 }
 
@@ -83,7 +84,7 @@ TEST_CASE("stmt cache: unused entries beyond the bound go, entries in use stay")
     if (i % 10 == 0) held.push_back(p);  // a client still uses these
   }
   CHECK(c.size() <= 16 + held.size());
-  for (const auto& p : held) CHECK(c.find("app", "db", p->sql).get() == p.get());
+  for (const auto& p : held) CHECK(c.find("app", "db", "", p->sql).get() == p.get());
 }
 
 TEST_CASE("stmt cache: ids are unique across threads") {

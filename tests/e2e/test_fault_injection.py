@@ -40,6 +40,10 @@ BACK_WITHIN_S = 3.0    # a repaired (caught-up) server answers again within this
 MAX_LAG_S = 2          # servers[].max_replication_lag in the lag tests
 
 
+def when(seconds) -> str:
+    return "never" if seconds is None else f"after {seconds:.2f}s"
+
+
 def fast_config(max_replication_lag: int = 0, **sections) -> dict:
     servers = [{"hostgroup": WRITER_HG, "host": HOST, "port": PRIMARY_PORT}]
     servers += [{"hostgroup": READER_HG, "host": HOST, "port": p, "weight": 1,
@@ -150,8 +154,8 @@ def test_replica_kill9_reads_move_to_the_other_replica_and_come_back(
     assert moved <= MOVE_WITHIN_S, \
         f"reads still failed or hit the dead replica {moved:.2f}s after kill -9 (want <= {MOVE_WITHIN_S}s): {summary}"
     assert back is not None and back <= BACK_WITHIN_S, \
-        f"restarted replica {victim} not answering reads {BACK_WITHIN_S}s after it caught up (first read " \
-        f"after {back}): {summary}"
+        f"restarted replica {victim} not answering reads {BACK_WITHIN_S}s after it caught up (first read: " \
+        f"{when(back)}): {summary}"
     assert not errors_after_back, f"reads failed after the replica was back: {errors_after_back[:5]}"
     assert seen_down, f"sluice_backend_up{{server={victim}}} never showed 0 while it was dead"
     pool_figures_settle(s, user, (PRIMARY_PORT,) + REPLICA_PORTS)
@@ -194,7 +198,7 @@ def test_replica_sigstop_does_not_hang_clients(faults, sluice_factory, recovery_
     assert moved <= bound, \
         f"reads still failed or went to the frozen replica {moved:.2f}s after SIGSTOP (bound {bound}s): {summary}"
     assert back is not None and back <= BACK_WITHIN_S, \
-        f"replica {victim} not answering reads {BACK_WITHIN_S}s after SIGCONT (first after {back}): {summary}"
+        f"replica {victim} not answering reads {BACK_WITHIN_S}s after SIGCONT (first: {when(back)}): {summary}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -253,7 +257,7 @@ def test_replica_with_replication_stopped_is_skipped_then_used_again(
         f"max_replication_lag={MAX_LAG_S}): {summary}"
     assert back is not None and back <= BACK_WITHIN_S, \
         f"replica {victim} not answering reads {BACK_WITHIN_S}s after replication caught up " \
-        f"(first after {back}): {summary}"
+        f"(first: {when(back)}): {summary}"
     assert not read_errors, f"reads failed: {read_errors[:5]}"
     assert not write_errors, f"writes failed: {write_errors[:5]}"
 
@@ -301,7 +305,7 @@ def test_replica_lagging_past_max_replication_lag_is_skipped_then_used_again(
     assert lag_metric is not None and lag_metric > MAX_LAG_S, \
         f"sluice_backend_replication_lag_seconds{{server={victim}}} = {lag_metric} while it lagged > {MAX_LAG_S}s"
     assert back is not None and back <= BACK_WITHIN_S, \
-        f"replica {victim} not answering reads {BACK_WITHIN_S}s after catching up (first after {back}): {summary}"
+        f"replica {victim} not answering reads {BACK_WITHIN_S}s after catching up (first: {when(back)}): {summary}"
     assert not [o for o in reads.ops if not o.ok], f"reads failed: {reads.summary()}"
     assert not [o for o in writes.ops if not o.ok], f"writes failed: {writes.summary()}"
 
@@ -384,7 +388,7 @@ def test_promotion_writes_resume_on_the_new_primary_and_none_are_lost(
     assert not missing, f"{len(missing)} acknowledged writes missing on the new primary: {missing[:20]}; {summary}"
     assert resumed is not None and resumed <= MOVE_WITHIN_S, \
         f"writes did not resume on the new primary {new} within {MOVE_WITHIN_S}s of it becoming writable " \
-        f"(first acknowledged write there after {resumed}s): {summary}"
+        f"(first acknowledged write there: {when(resumed)}): {summary}"
     assert not elsewhere, f"rows written by a server that was never the writer: {elsewhere}"
     assert not on_old or not on_new or max(on_old) < min(on_new), \
         f"writes went back to the old primary after the switch: seqs on old after the first on new: " \

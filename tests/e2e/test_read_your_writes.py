@@ -165,6 +165,6 @@ def test_reads_return_to_replicas_once_they_caught_up(faults, sluice_factory, re
                           first_read_answered_by=first_port)
     assert back is not None and back <= BACK_ON_REPLICAS_WITHIN_S, \
         f"after the replicas applied its write, the client's reads stayed on the primary (first replica " \
-        f"read after {back}s, want <= {BACK_ON_REPLICAS_WITHIN_S}s)"
+        f"read after {back if back is None else round(back, 2)}s, want <= {BACK_ON_REPLICAS_WITHIN_S}s)"
     assert all(v == "mine" for v, _ in after), f"row missing in later reads: {after}"
     assert all(p in REPLICA_PORTS for _, p in after), f"later reads went back to the primary: {after}"

@@ -19,13 +19,14 @@
 //  - a run of two or more literal items in an IN list becomes `?,...`:
 //    `IN (1,2,3)` -> `IN (?,...)`, `IN (1,2,a,3)` -> `IN (?,...,a,?)`;
 //  - rows after the first of a VALUES list become `,...`:
-//    `VALUES (1,'a'),(2,'b')` -> `VALUES (?,?),...`;
+//    `VALUES (1,'a'),(2,'b')` -> `VALUES (?,?),...` (`= VALUES(col)` in ON DUPLICATE KEY
+//    UPDATE is a function call, not a row list);
 //  - keywords are upper-cased; identifiers, `quoted identifiers`, @user_vars and
 //    @@sys_vars are kept as written (function names that are not keywords too);
 //  - tokens are re-spaced canonically, whatever the original spacing: one space between
 //    tokens, none after `(` and `.`, none before `)`, `,`, `.`, none after `,`, and none
-//    before `(` unless it follows a clause keyword (IN, VALUES, AND, WHERE, ...) or an
-//    operator: `SELECT COUNT(*) FROM t WHERE id = ? AND k IN (?,...)`;
+//    before `(` unless it follows a clause keyword (IN, VALUES, AND, WHERE, ...), an
+//    operator or `)`: `SELECT COUNT(*) FROM t(a,b) WHERE id = ? AND k IN (?,...)`;
 //  - multi-character operators are kept whole (`<=`, `<>`, `:=`, `->>`, ...);
 //  - statements of a multi-statement text are joined by `; `; trailing `;` are dropped;
 //  - only the first max_query_length bytes of the SQL are read and the text is cut at

@@ -124,8 +124,10 @@ TEST_CASE("digest: VALUES rows after the first collapse") {
 TEST_CASE("digest: LIMIT, backticks, variables, operators") {
   CHECK(D("SELECT * FROM t LIMIT 10, 20") == "SELECT * FROM t LIMIT ?,?");
   CHECK(D("SELECT * FROM t LIMIT 10 OFFSET 20") == "SELECT * FROM t LIMIT ? OFFSET ?");
-  CHECK(D("SELECT `Col`, `select` FROM `My Table` WHERE `id`=1") == "SELECT `Col`,`select` FROM `My Table` WHERE `id` = ?");
-  CHECK(D("SELECT t.`select`, t.select, db.tbl.col FROM db.tbl t") == "SELECT t.`select`,t.select,db.tbl.col FROM db.tbl t");
+  CHECK(D("SELECT `Col`, `select` FROM `My Table` WHERE `id`=1") ==
+        "SELECT `Col`,`select` FROM `My Table` WHERE `id` = ?");
+  CHECK(D("SELECT t.`select`, t.select, db.tbl.col FROM db.tbl t") ==
+        "SELECT t.`select`,t.select,db.tbl.col FROM db.tbl t");
   CHECK(D("SET @a := 5, @b = 'x', @@session.sql_mode = 'ANSI', autocommit=1") ==
         "SET @a := ?,@b = ?,@@session.sql_mode = ?,autocommit = ?");
   CHECK(D("SELECT @v, @`q v`, @@global.max_connections") == "SELECT @v,@`q v`,@@global.max_connections");

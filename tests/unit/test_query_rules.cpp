@@ -1,9 +1,11 @@
 // Query rules: build errors, ProxySQL's read/write split example, flagIN/flagOUT chains,
 // apply, iterations, filters (user, schema, client address, digest, match_digest,
 // negate), replace_pattern (first / GLOBAL, rewrites seen by later rules), messages,
-// overriding actions, hit counters (shards, threads), lazy digests.
+// overriding actions, hit counters (shards, threads), lazy digests; a skipped benchmark.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -428,4 +430,42 @@ TEST_CASE("rules: hit counters are exact across threads and shards") {
   for (auto& th : threads) th.join();
   const uint64_t total = uint64_t{kThreads} * kPerThread;
   CHECK(set->hits() == std::vector<std::pair<uint32_t, uint64_t>>{{1, total}, {2, total / 2}, {3, total / 2}});
+}
+
+// Run with: ./build/sluice_unit -tc='*benchmark*' --no-skip
+TEST_CASE("rules benchmark: ns per evaluate" * doctest::skip()) {
+  QueryRuleConfig for_update = rule(1, "^SELECT.*FOR UPDATE$");
+  for_update.destination_hostgroup = 10;
+  for_update.apply = true;
+  QueryRuleConfig select = rule(2, "^SELECT");
+  select.destination_hostgroup = 20;
+  select.apply = true;
+  QueryRuleConfig digest = rule(3, "");
+  digest.match_digest = "^SELECT c FROM sbtest\\d+ WHERE id = \\?$";
+  digest.destination_hostgroup = 20;
+  digest.apply = true;
+  const auto empty = RuleSet::empty_set();
+  const auto split = build_ok({for_update, select});
+  const auto by_digest = build_ok({digest});
+  const std::string sql = "SELECT c FROM sbtest1 WHERE id=4242";
+  struct Case {
+    const char* name;
+    const RuleSet* set;
+  };
+  for (const Case& c : {Case{"empty rule set", empty.get()}, Case{"read/write split (2 rules)", split.get()},
+                        Case{"match_digest (digest computed)", by_digest.get()}}) {
+    RuleOutcome out;
+    double best = 1e18;
+    for (int round = 0; round < 5; ++round) {
+      constexpr int kIterations = 200000;
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < kIterations; ++i) {
+        QueryContext q(sql);
+        c.set->evaluate(q, out);
+      }
+      const auto end = std::chrono::steady_clock::now();
+      best = std::min(best, std::chrono::duration<double, std::nano>(end - start).count() / kIterations);
+    }
+    std::printf("rules %-32s %7.1f ns/evaluate (best of 5 x 200000)\n", c.name, best);
+  }
 }

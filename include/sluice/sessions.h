@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace sluice {
 
@@ -32,6 +33,8 @@ class SessionRegistry {
   void add(uint32_t id, std::shared_ptr<SessionInfo> info);
   void remove(uint32_t id);
   std::shared_ptr<SessionInfo> find(uint32_t id) const;
+  // The sessions living on `worker` (copied under the lock).
+  std::vector<std::pair<uint32_t, std::shared_ptr<SessionInfo>>> on_worker(int worker) const;
 
  private:
   mutable std::mutex mu_;

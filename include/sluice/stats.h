@@ -26,7 +26,7 @@ enum class RouteKind : uint8_t { kRead = 0, kWrite = 1, kCount };
 enum class TargetGroup : uint8_t { kWriter = 0, kReader = 1, kCount };
 enum class PinReason : uint8_t {
   kUserVariables, kTempTable, kLockTables, kGetLock, kPrepare, kUnknownState,
-  kLastInsertId, kFoundRows, kWarnings, kTransaction,
+  kLastInsertId, kFoundRows, kWarnings, kTransaction, kQueryRule,
   kCursor,    // a prepared statement's read-only cursor is open on the connection
   kLongData,  // COM_STMT_SEND_LONG_DATA sent; its COM_STMT_EXECUTE must follow there
   kCount
@@ -66,6 +66,11 @@ struct WorkerStats {
   Counter stmt_cache_hits;
   Counter stmt_backend_prepares;
   Counter stmt_lru_closes;
+  // Reads sent to the writer because no replica had applied the session's last write.
+  Counter consistency_reads_on_writer;
+  // Writes a server refused as read-only (a promotion in progress) and retried elsewhere.
+  Counter writes_retried_read_only;
+  Counter rule_answered;  // statements answered by a query rule's error_msg / OK_msg
 };
 
 }  // namespace sluice

@@ -19,6 +19,7 @@ const char* pin_reason_name(PinReason r) {
     case PinReason::kTransaction: return "transaction";
     case PinReason::kCursor: return "cursor";
     case PinReason::kLongData: return "long_data";
+    case PinReason::kQueryRule: return "query_rule";
     case PinReason::kCount: break;
   }
   return "unknown";

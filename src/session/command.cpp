@@ -17,7 +17,6 @@ void Session::dispatch() {
     return;
   }
   cmd_type_ = static_cast<uint8_t>(payload[0]);
-  Topology& topo = worker_.runtime().topology();
   switch (cmd_type_) {
     case proto::kComQuit:
       close("COM_QUIT");
@@ -81,24 +80,33 @@ void Session::dispatch() {
   }
   tried_.clear();
   cmd_start_ns_ = now_ns();
-  Hostgroup* hg = &topo.writer();
+  uint32_t hg = writer_hg();
   ResponseScanner::Kind kind = ResponseScanner::Kind::kSingle;
   if (cmd_type_ == proto::kComQuery) {
     std::string_view sql = std::string_view(cmd_payload_).substr(1);
     cls_ = classify(sql);
     if (cls_.has(kKill) && kill_command()) return;
+    server_ = conn_ != nullptr ? &conn_->server() : nullptr;
+    if (apply_query_rules(sql)) return;  // answered by a rule (error_msg / OK_msg)
+    sql = std::string_view(cmd_payload_).substr(1);  // a rule may have rewritten it
     release_unneeded_hold();
     note_diagnostics_need();
     pin_before(sql);
     RouteDecision d = decide_route(cls_, SessionView{autocommit_, in_txn_, pins_ != 0});
     route_read_ = d.read;
-    hg = d.read ? &topo.reader() : &topo.writer();
+    hg = d.read ? reader_hg() : writer_hg();
+    if (rule_hostgroup_) {
+      // A rule chose the hostgroup: a read there is still a read (replica choice, lag,
+      // read-your-writes) unless it is the writer's.
+      hg = *rule_hostgroup_;
+      route_read_ = d.read && hg != writer_hg();
+    }
     kind = ResponseScanner::Kind::kQuery;
   } else if (cmd_type_ == proto::kComFieldList) {
     cls_ = Classification{Route::Read, 0};
     release_unneeded_hold();
     route_read_ = autocommit_ && !in_txn_ && pins_ == 0;
-    hg = route_read_ ? &topo.reader() : &topo.writer();
+    hg = route_read_ ? reader_hg() : writer_hg();
     kind = ResponseScanner::Kind::kFieldList;
   } else {
     cls_ = Classification{Route::Write, 0};
@@ -108,9 +116,17 @@ void Session::dispatch() {
   run_on_backend(hg, kind);
 }
 
-void Session::run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind) {
+uint32_t Session::writer_hg() {
+  const RoutingTable& t = worker_.table();
+  return user_ != nullptr && user_->cfg.default_hostgroup ? *user_->cfg.default_hostgroup : t.writer_id();
+}
+
+uint32_t Session::reader_hg() { return worker_.table().reader_id(); }
+
+void Session::run_on_backend(uint32_t hg, ResponseScanner::Kind kind) {
   kind_ = kind;
-  target_ = hg;
+  gtid_wait_ = false;
+  target_hg_ = hg;
   if (conn_ != nullptr) {
     server_ = &conn_->server();
     sync_next();
@@ -140,6 +156,10 @@ void Session::finish_command() {
   }
   for (const auto& [name, value] : scan_.variables()) {
     if (name == "autocommit") continue;  // followed through status flags
+    if (name == "last_gtid") {
+      note_write_gtid(value);
+      continue;
+    }
     vars_.set(name, value);
     if (conn_ != nullptr) conn_->vars.set(name, value);
   }
@@ -172,10 +192,11 @@ void Session::record_statement(bool ok) {
   if (login_pending_) return;
   WorkerStats& st = worker_.stats;
   auto route = static_cast<size_t>(route_read_ ? RouteKind::kRead : RouteKind::kWrite);
-  bool on_writer = server_ == nullptr || server_->cfg.hostgroup == worker_.runtime().topology().writer().id;
+  bool on_writer = server_ == nullptr || server_->hostgroup.load(std::memory_order_relaxed) == worker_.table().writer_id();
   st.queries[route][static_cast<size_t>(on_writer ? TargetGroup::kWriter : TargetGroup::kReader)].add();
   st.latency[route].observe(now_ns() - cmd_start_ns_);
   if (!ok) st.query_errors.add();
+  record_digest(ok);
 }
 
 // A big statement must not leave its buffer behind for the rest of the session.
@@ -188,6 +209,8 @@ void Session::trim_buffers() {
 
 void Session::fail_command(uint16_t code, std::string_view state, const std::string& msg) {
   LOG_DEBUG("session %u: %s", conn_id_, msg.c_str());
+  writer_wait_until_ = 0;
+  gtid_wait_ = false;
   if (cmd_type_ == proto::kComStmtSendLongData && !login_pending_) {
     // No reply to COM_STMT_SEND_LONG_DATA: the EXECUTE that follows reports the failure.
     if (ClientStmt* st = find_stmt(stmt_id_)) {

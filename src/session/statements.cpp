@@ -96,7 +96,7 @@ void Session::prepare_statement() {
   cmd_start_ns_ = now_ns();
   route_read_ = false;
   stmt_id_ = 0;
-  run_on_backend(&worker_.runtime().topology().writer(), ResponseScanner::Kind::kPrepare);
+  run_on_backend(writer_hg(), ResponseScanner::Kind::kPrepare);
 }
 
 // The answer a server gives to COM_STMT_PREPARE, for this client's capabilities.
@@ -168,7 +168,7 @@ void Session::fetch_statement(uint32_t id) {
   cls_ = Classification{Route::Write, 0};
   tried_.clear();
   cmd_start_ns_ = now_ns();
-  run_on_backend(&worker_.runtime().topology().writer(), ResponseScanner::Kind::kFetch);  // the held connection
+  run_on_backend(writer_hg(), ResponseScanner::Kind::kFetch);  // the held connection
 }
 
 // Only a cursor or long data lives on a connection; without either there is nothing to
@@ -189,7 +189,7 @@ void Session::reset_statement(uint32_t id) {
   tried_.clear();
   cmd_start_ns_ = now_ns();
   route_read_ = false;
-  run_on_backend(&worker_.runtime().topology().writer(), ResponseScanner::Kind::kSingle);  // the held connection
+  run_on_backend(writer_hg(), ResponseScanner::Kind::kSingle);  // the held connection
 }
 
 // The backend statement stays prepared on its connections for other clients, unless it
@@ -219,8 +219,7 @@ void Session::route_statement(ClientStmt& st, ResponseScanner::Kind kind) {
   if (cmd_type_ == proto::kComStmtExecute) pin_before(st.entry->sql);
   RouteDecision d = decide_route(cls_, SessionView{autocommit_, in_txn_, pins_ != 0});
   route_read_ = d.read;
-  Topology& topo = worker_.runtime().topology();
-  run_on_backend(d.read ? &topo.reader() : &topo.writer(), kind);
+  run_on_backend(d.read ? reader_hg() : writer_hg(), kind);
 }
 
 // After a COM_STMT_* response (finish_command).

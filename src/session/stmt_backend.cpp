@@ -132,7 +132,7 @@ void Session::register_on_connection(const PreparedStmt& e, uint32_t backend_id,
   BackendStatements::Stmt bs;
   bs.backend_id = backend_id;
   bs.columns = std::move(cols);
-  size_t bound = conn_->server().cfg.pool.max_prepared_statements;
+  size_t bound = conn_->server().max_prepared_statements.load(std::memory_order_relaxed);
   for (uint32_t old : conn_->statements.add(e.id, std::move(bs), bound)) {
     conn_->stream().write(proto::stmt_close_packet(old));
     worker_.stats.stmt_lru_closes.add();

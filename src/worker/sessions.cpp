@@ -19,4 +19,12 @@ std::shared_ptr<SessionInfo> SessionRegistry::find(uint32_t id) const {
   return it == by_id_.end() ? nullptr : it->second;
 }
 
+std::vector<std::pair<uint32_t, std::shared_ptr<SessionInfo>>> SessionRegistry::on_worker(int worker) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<uint32_t, std::shared_ptr<SessionInfo>>> out;
+  for (const auto& [id, info] : by_id_)
+    if (info->worker == worker) out.emplace_back(id, info);
+  return out;
+}
+
 }  // namespace sluice

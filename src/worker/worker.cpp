@@ -11,18 +11,30 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sluice/digest_stats.h"
 #include "sluice/log.h"
 #include "sluice/runtime.h"
 #include "sluice/session.h"
+#include "sluice/topology.h"
 
 namespace sluice {
 
-Worker::Worker(Runtime& rt, int id) : rt_(rt), id_(id), scratch_(new char[kScratchSize]) {
+Worker::Worker(Runtime& rt, int id)
+    : digests(std::make_unique<DigestStats>()), rt_(rt), id_(id), scratch_(new char[kScratchSize]) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Worker*>(a->data)->drain_mailbox(); });
   async_.data = this;
   uv_timer_init(&loop_, &reaper_);
   reaper_.data = this;
+}
+
+const RoutingTable& Worker::table() {
+  Topology& topo = rt_.topology();
+  if (topo.version() != table_version_) {
+    table_ = topo.table();
+    table_version_ = table_->version;
+  }
+  return *table_;
 }
 
 Worker::~Worker() {

@@ -362,3 +362,23 @@ def test_statement_runs_in_the_schema_it_was_prepared_in(sluice, cluster):
             c.close()
     assert answers[sluice.port] == answers[PRIMARY_PORT], answers
     assert answers[PRIMARY_PORT][0] == [("home", h.DB)]
+
+
+def test_prepared_insert_then_select_sees_the_row(sluice):
+    """Read-your-writes holds for prepared statements: a SELECT right after an INSERT (both
+    prepared, autocommit) finds the row, though SELECTs may go to replicas."""
+    t = _table(rows=0)
+    ids = _server_ids()
+    c = StmtClient(sluice.port)
+    try:
+        ins = c.prepare(f"INSERT INTO {t} VALUES (?, ?)")
+        sel = c.prepare(f"SELECT v, @@server_id FROM {t} WHERE id = ?")
+        answered_by = set()
+        for i in range(1, 41):
+            assert c.execute(ins, (i, f"r{i}")).affected == 1
+            rows = c.run(sel, i)
+            assert rows and rows[0][0] == f"r{i}", f"row {i} missing right after its insert: {rows}"
+            answered_by.add(rows[0][1])
+        assert answered_by <= set(ids.values())
+    finally:
+        c.close()

@@ -20,6 +20,10 @@
 namespace sluice {
 namespace {
 
+// A client that prepares without ever closing must not grow Sluice without bound: the same
+// cap as MariaDB's default max_prepared_stmt_count, per client.
+constexpr size_t kMaxClientStatements = 16382;
+
 std::string unknown_handler(uint32_t id, const char* where) {
   return "Unknown prepared statement handler (" + std::to_string(id) + ") given to " + where;
 }
@@ -80,6 +84,12 @@ bool Session::dispatch_statement() {
 
 void Session::prepare_statement() {
   std::string_view sql = std::string_view(cmd_payload_).substr(1);
+  if (stmts_.size() >= kMaxClientStatements) {
+    send_error(1, 1461, "42000",
+               "Can't create more than max_prepared_stmt_count statements (current value: " +
+                   std::to_string(kMaxClientStatements) + ")");
+    return;
+  }
   // A statement on a temporary table means what this session's table is: never shared.
   if ((pins_ & kPinTempTable) == 0) {
     if (auto entry = worker_.runtime().stmt_cache.find(identity_no_schema_, schema_, stmt_context(), sql)) {

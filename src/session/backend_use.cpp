@@ -269,6 +269,9 @@ void Session::got_connection(BackendConn* conn) {
 // command at a time (a failed step must not let the statement run in the wrong state).
 void Session::sync_next() {
   state_ = State::kSyncing;
+  // A held connection may still be paused for a client that was slow to take the last
+  // response (relay_backend); every command Sluice sends needs its answer read.
+  conn_->stream().want_read(true);
   std::string payload;
   if (gtid_wait_) {
     // Errs (1644) unless the replica applies the session's writes within the wait.

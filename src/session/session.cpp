@@ -55,7 +55,9 @@ void Session::on_readable() {
 
 void Session::on_drained() {
   // The client took what was queued: resume the backend stream we paused for it.
-  if (state_ == State::kRelaying && conn_ != nullptr) conn_->stream().want_read(true);
+  // (Also while Sluice's own commands run: relay_backend pauses for any pending output.)
+  bool reading = state_ == State::kRelaying || state_ == State::kSyncing || state_ == State::kPreparing;
+  if (reading && conn_ != nullptr) conn_->stream().want_read(true);
 }
 
 void Session::on_stream_error(int) { close("client socket error"); }

@@ -124,6 +124,7 @@ void Session::on_connection_prepared() {
   }
   register_on_connection(e, scan_.prepared_id(), e.share_columns(std::move(captured_columns_)));
   captured_columns_.clear();
+  conn_->stream().want_read(true);  // relay_backend may have paused it for a slow client
   send_statement();
 }
 

@@ -182,6 +182,7 @@ void Session::finish_command() {
   }
   trim_buffers();
   state_ = State::kReady;
+  idle_since_ms_ = now_ms();
   process_input();
 }
 
@@ -223,6 +224,7 @@ void Session::fail_command(uint16_t code, std::string_view state, const std::str
   send_error(mid_response ? scan_.next_seq() : 1, code, state, msg);
   trim_buffers();
   state_ = State::kReady;
+  idle_since_ms_ = now_ms();
   process_input();
 }
 

@@ -89,7 +89,7 @@ void Worker::on_accept() {
 }
 
 void Worker::start() {
-  uv_timer_start(&reaper_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->reap_idle(); }, 1000, 1000);
+  uv_timer_start(&reaper_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->reap_idle(); }, 100, 100);
   post([this] { warm_pools(); });
   thread_ = std::thread([this] { run(); });
 }

@@ -17,6 +17,10 @@ void Session::dispatch() {
     return;
   }
   cmd_type_ = static_cast<uint8_t>(payload[0]);
+  // Process list (admin port): what runs now. Idle again in finish_command/fail_command.
+  info_->note_command(cmd_type_, schema_,
+                      cmd_type_ == proto::kComQuery ? std::string_view(payload).substr(1) : std::string_view(),
+                      now_ns());
   Topology& topo = worker_.runtime().topology();
   switch (cmd_type_) {
     case proto::kComQuit:
@@ -121,6 +125,7 @@ void Session::run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind) {
 
 void Session::finish_command() {
   info_->running_on.store(nullptr, std::memory_order_relaxed);
+  info_->note_idle(schema_, now_ns());
   forced_server_ = nullptr;
   record_statement(!scan_.error());
   finish_statement();
@@ -188,6 +193,7 @@ void Session::trim_buffers() {
 void Session::fail_command(uint16_t code, std::string_view state, const std::string& msg) {
   LOG_DEBUG("session %u: %s", conn_id_, msg.c_str());
   info_->running_on.store(nullptr, std::memory_order_relaxed);
+  info_->note_idle(schema_, now_ns());
   forced_server_ = nullptr;
   if (!login_pending_) record_statement(false);
   if (login_pending_) {

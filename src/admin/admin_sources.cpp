@@ -1,0 +1,184 @@
+// Everything the admin port reads from the running proxy, in one file: the running config
+// and apply_config, the topology's servers and pools, the metrics snapshot, the session
+// registry. Each function returns plain rows; admin_stats.cpp turns them into tables.
+// When Runtime/Topology change shape, this is the file to adapt.
+// Thread rules: called on the admin thread; only thread-safe accessors are used
+// (Runtime::running_config/apply_config, Pool::stats(), atomics, SessionRegistry).
+#include "admin_internal.h"
+#include "sluice/clock.h"
+#include "sluice/metrics.h"
+#include "sluice/protocol.h"
+#include "sluice/runtime.h"
+#include "sluice/topology.h"
+
+namespace sluice::admin {
+namespace {
+
+const char* command_name(uint8_t com) {
+  switch (com) {
+    case proto::kComSleep: return "Sleep";
+    case proto::kComQuit: return "Quit";
+    case proto::kComInitDb: return "Init DB";
+    case proto::kComQuery: return "Query";
+    case proto::kComFieldList: return "Field List";
+    case proto::kComStatistics: return "Statistics";
+    case proto::kComProcessKill: return "Kill";
+    case proto::kComPing: return "Ping";
+    case proto::kComChangeUser: return "Change user";
+    case proto::kComStmtPrepare: return "Prepare";
+    case proto::kComStmtExecute: return "Execute";
+    case proto::kComStmtSendLongData: return "Long Data";
+    case proto::kComStmtClose: return "Close stmt";
+    case proto::kComStmtReset: return "Reset stmt";
+    case proto::kComSetOption: return "Set option";
+    case proto::kComStmtFetch: return "Fetch";
+    case proto::kComResetConnection: return "Reset connection";
+    case SessionInfo::kConnecting: return "Connect";
+  }
+  return "Unknown";
+}
+
+}  // namespace
+
+// ---- config layers ----
+
+Config running_config(Runtime& rt) { return rt.running_config(); }
+
+// The one call that changes what the proxy runs (LOAD ... TO RUNTIME).
+std::string apply_config(Runtime& rt, const Config& next) { return rt.apply_config(next); }
+
+const std::string& running_config_path(Runtime& rt) { return rt.config_path(); }
+
+// ---- stats ----
+
+std::vector<PoolRow> pool_rows(Runtime& rt) {
+  std::vector<PoolRow> rows;
+  const int64_t now = now_ms();
+  for (const auto& srv : rt.topology().servers()) {
+    PoolRow r;
+    r.hostgroup = srv->cfg.hostgroup;
+    r.host = srv->cfg.host;
+    r.port = srv->cfg.port;
+    r.pool = srv->pool.stats();
+    r.status = server_status_name(srv->cfg.status);
+    bool checked = srv->monitor_checked_ms.load(std::memory_order_relaxed) != 0;
+    bool down = !srv->usable(now) || (checked && !srv->monitor_up.load(std::memory_order_relaxed));
+    int64_t lag_ms = srv->replication_lag_ms.load(std::memory_order_relaxed);
+    if (srv->cfg.status == ServerStatus::kOnline && down) r.status = "SHUNNED";
+    else if (srv->cfg.status == ServerStatus::kOnline && srv->cfg.max_replication_lag > 0 &&
+             lag_ms > int64_t{srv->cfg.max_replication_lag} * 1000)
+      r.status = "SHUNNED_REPLICATION_LAG";
+    int64_t latency = srv->monitor_latency_us.load(std::memory_order_relaxed);
+    r.latency_us = latency > 0 ? latency : 0;
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+std::vector<ProcessRow> process_rows(Runtime& rt) {
+  std::vector<ProcessRow> rows;
+  const int64_t now = now_ns();
+  for (const auto& [id, info] : rt.sessions.snapshot()) {
+    ProcessRow r;
+    r.session_id = id;
+    r.worker = info->worker;
+    SessionInfo::Text text = info->text();
+    r.user = std::move(text.user);
+    r.db = std::move(text.schema);
+    r.info = std::move(text.info);
+    r.cli_host = info->client_host;
+    r.cli_port = info->client_port;
+    r.command = command_name(info->command.load(std::memory_order_relaxed));
+    r.time_ms = (now - info->since_ns.load(std::memory_order_relaxed)) / 1000000;
+    if (const Server* srv = info->running_on.load(std::memory_order_relaxed)) {
+      r.hostgroup = srv->cfg.hostgroup;
+      r.srv_host = srv->cfg.host;
+      r.srv_port = srv->cfg.port;
+    }
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+std::vector<std::pair<std::string, std::string>> global_status(Runtime& rt, const std::string& version,
+                                                               int64_t uptime_s) {
+  MetricsSnapshot s = gather(rt, version);
+  const QueryTotals& t = s.totals;
+  uint64_t open = 0, connects = 0, failed = 0, waits = 0, wait_ns = 0, timeouts = 0, in_use = 0, up = 0;
+  for (const auto& srv : s.servers) {
+    open += srv.pool.open;
+    in_use += srv.pool.in_use;
+    connects += srv.pool.connects_ok;
+    failed += srv.pool.connects_failed;
+    waits += srv.pool.wait_count;
+    wait_ns += srv.pool.wait_ns;
+    timeouts += srv.pool.checkout_timeouts;
+    up += srv.up ? 1 : 0;
+  }
+  auto route = [&](RouteKind r, TargetGroup g) { return t.queries[static_cast<size_t>(r)][static_cast<size_t>(g)]; };
+  uint64_t reads = route(RouteKind::kRead, TargetGroup::kWriter) + route(RouteKind::kRead, TargetGroup::kReader);
+  uint64_t writes = route(RouteKind::kWrite, TargetGroup::kWriter) + route(RouteKind::kWrite, TargetGroup::kReader);
+  auto result = [&](ClientResult r) { return t.client_results[static_cast<size_t>(r)]; };
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"ProxySQL_Uptime", std::to_string(uptime_s)},
+      {"Sluice_Version", version},
+      {"Client_Connections_connected", std::to_string(s.client_connections)},
+      {"Client_Connections_created",
+       std::to_string(result(ClientResult::kOk) + result(ClientResult::kDenied) + result(ClientResult::kError))},
+      {"Client_Connections_aborted", std::to_string(result(ClientResult::kDenied) + result(ClientResult::kError))},
+      {"Client_Connections_denied", std::to_string(result(ClientResult::kDenied))},
+      {"Server_Connections_connected", std::to_string(open)},
+      {"Server_Connections_in_use", std::to_string(in_use)},
+      {"Server_Connections_created", std::to_string(connects)},
+      {"Server_Connections_aborted", std::to_string(failed)},
+      {"Questions", std::to_string(reads + writes)},
+      {"Queries_read", std::to_string(reads)},
+      {"Queries_write", std::to_string(writes)},
+      {"Queries_read_on_writer", std::to_string(route(RouteKind::kRead, TargetGroup::kWriter))},
+      {"Query_errors", std::to_string(t.errors)},
+      {"Queries_frontends_bytes_recv", std::to_string(t.bytes_in)},
+      {"Queries_frontends_bytes_sent", std::to_string(t.bytes_out)},
+      {"Backend_query_time_nsec", std::to_string(t.sum_ns[0] + t.sum_ns[1])},
+      {"ConnPool_wait_count", std::to_string(waits)},
+      {"ConnPool_wait_time_us", std::to_string(wait_ns / 1000)},
+      {"ConnPool_checkout_timeouts", std::to_string(timeouts)},
+      {"Servers_up", std::to_string(up)},
+      {"Servers_total", std::to_string(s.servers.size())},
+  };
+  for (size_t i = 0; i < static_cast<size_t>(PinReason::kCount); ++i)
+    rows.emplace_back(std::string("Session_pins_") + pin_reason_name(static_cast<PinReason>(i)), std::to_string(t.pins[i]));
+  return rows;
+}
+
+std::vector<CommandRow> command_rows(Runtime& rt) {
+  (void)rt;
+  return {};
+}
+
+std::vector<UserRow> user_rows(Runtime& rt) {
+  std::vector<UserRow> rows;
+  for (const UserConfig& u : rt.running_config().users) {
+    UserRow r;
+    r.username = u.username;
+    r.max_connections = u.max_connections;
+    if (User* live = rt.topology().find_user(u.username)) r.connections = live->connections.load(std::memory_order_relaxed);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+// TODO(digest wiring): fill from the rules branch's DigestStats (reset = read and clear,
+// for stats_mysql_query_digest_reset). Tables exist with ProxySQL's columns; empty until then.
+std::vector<DigestRow> digest_rows(Runtime& rt, bool reset) {
+  (void)rt;
+  (void)reset;
+  return {};
+}
+
+// TODO(rules wiring): hits per rule_id from the running RuleSet (stats_mysql_query_rules).
+std::vector<std::pair<uint32_t, uint64_t>> rule_hits(Runtime& rt) {
+  (void)rt;
+  return {};
+}
+
+}  // namespace sluice::admin

@@ -207,7 +207,7 @@ const char* module_name(Module m) {
 }
 
 std::optional<LayerCommand> parse_layer_command(std::string_view text) {
-  std::vector<Token> toks = tokens(text);
+  std::vector<Token> toks = tokens(trim(text));
   if (toks.empty() || !(toks[0].is_word("LOAD") || toks[0].is_word("SAVE"))) return std::nullopt;
   for (const Token& t : toks)
     if (t.kind != TokenKind::Word) return std::nullopt;

@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "sluice/command_kind.h"
+
 namespace sluice {
 
 class Counter {
@@ -55,6 +57,8 @@ struct WorkerStats {
   Counter client_connections[static_cast<size_t>(ClientResult::kCount)];
   Counter bytes_from_clients;
   Counter bytes_to_clients;
+  // Statements by kind, with their latency (the admin port's stats_mysql_commands_counters).
+  LatencyHistogram commands[static_cast<size_t>(CommandKind::kCount)];
 };
 
 }  // namespace sluice

@@ -178,8 +178,16 @@ void Session::record_statement(bool ok) {
   auto route = static_cast<size_t>(route_read_ ? RouteKind::kRead : RouteKind::kWrite);
   bool on_writer = server_ == nullptr || server_->cfg.hostgroup == worker_.runtime().topology().writer().id;
   st.queries[route][static_cast<size_t>(on_writer ? TargetGroup::kWriter : TargetGroup::kReader)].add();
-  st.latency[route].observe(now_ns() - cmd_start_ns_);
+  int64_t latency = now_ns() - cmd_start_ns_;
+  st.latency[route].observe(latency);
   if (!ok) st.query_errors.add();
+  // By statement kind, for stats_mysql_commands_counters (text protocol and USE).
+  if (cmd_type_ == proto::kComQuery) {
+    std::string_view sql = std::string_view(cmd_payload_).substr(1);
+    st.commands[static_cast<size_t>(command_kind(sql, cls_.has(kLockingRead)))].observe(latency);
+  } else if (cmd_type_ == proto::kComInitDb) {
+    st.commands[static_cast<size_t>(CommandKind::kUse)].observe(latency);
+  }
 }
 
 // A big statement must not leave its buffer behind for the rest of the session.

@@ -6,6 +6,7 @@
 // (Runtime::running_config/apply_config, Pool::stats(), atomics, SessionRegistry).
 #include "admin_internal.h"
 #include "sluice/clock.h"
+#include "sluice/command_kind.h"
 #include "sluice/metrics.h"
 #include "sluice/protocol.h"
 #include "sluice/runtime.h"
@@ -150,9 +151,33 @@ std::vector<std::pair<std::string, std::string>> global_status(Runtime& rt, cons
   return rows;
 }
 
+// Per-kind latency histograms summed over the workers, re-bucketed onto ProxySQL's bounds
+// (100us, 500us, 1ms, 5ms, 10ms, 50ms, 100ms, 500ms, 1s, 5s, 10s, +Inf), each of which is
+// also a bound of kLatencyBounds, so the re-bucketing is exact.
 std::vector<CommandRow> command_rows(Runtime& rt) {
-  (void)rt;
-  return {};
+  static constexpr double kProxySqlBounds[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10};
+  std::vector<CommandRow> rows;
+  for (size_t k = 0; k < static_cast<size_t>(CommandKind::kCount); ++k) {
+    CommandRow r;
+    r.command = command_kind_name(static_cast<CommandKind>(k));
+    uint64_t sum_ns = 0;
+    for (int w = 0; w < rt.worker_count(); ++w) {
+      const LatencyHistogram& hist = rt.worker(w).stats.commands[k];
+      sum_ns += hist.sum_ns.get();
+      for (size_t b = 0; b < hist.buckets.size(); ++b) {
+        uint64_t n = hist.buckets[b].get();
+        if (n == 0) continue;
+        size_t j = 0;
+        while (b < kLatencyBounds.size() && j < std::size(kProxySqlBounds) && kLatencyBounds[b] > kProxySqlBounds[j]) ++j;
+        if (b == kLatencyBounds.size()) j = std::size(kProxySqlBounds);  // +Inf
+        r.buckets[j] += n;
+        r.total += n;
+      }
+    }
+    r.total_time_us = sum_ns / 1000;
+    rows.push_back(std::move(r));
+  }
+  return rows;
 }
 
 std::vector<UserRow> user_rows(Runtime& rt) {

@@ -120,3 +120,44 @@ TEST_CASE("@@variables become sluice_sysvar() calls and keep their column names"
   st = parse_statement("SELECT '@@x', 1", "main");
   CHECK(st.sql == "SELECT '@@x', 1");
 }
+
+#include "sluice/command_kind.h"
+
+TEST_CASE("command_kind: ProxySQL's command names from the leading keywords") {
+  using sluice::CommandKind;
+  using sluice::command_kind;
+  struct Case {
+    const char* sql;
+    bool locking;
+    const char* name;
+  } cases[] = {
+      {"SELECT 1", false, "SELECT"},
+      {"/* x */ select * from t for update", true, "SELECT_FOR_UPDATE"},
+      {"(SELECT 1) UNION (SELECT 2)", false, "SELECT"},
+      {"WITH a AS (SELECT 1) SELECT * FROM a", false, "SELECT"},
+      {"insert into t values (1)", false, "INSERT"},
+      {"UPDATE t SET a=1", false, "UPDATE"},
+      {"DELETE FROM t", false, "DELETE"},
+      {"SET NAMES utf8mb4", false, "SET"},
+      {"START TRANSACTION", false, "START_TRANSACTION"},
+      {"BEGIN", false, "BEGIN"},
+      {"COMMIT", false, "COMMIT"},
+      {"CREATE TABLE t (a INT)", false, "CREATE_TABLE"},
+      {"CREATE TEMPORARY TABLE t (a INT)", false, "CREATE_TEMPORARY"},
+      {"CREATE OR REPLACE VIEW v AS SELECT 1", false, "CREATE_VIEW"},
+      {"CREATE UNIQUE INDEX i ON t (a)", false, "CREATE_INDEX"},
+      {"DROP TABLE t", false, "DROP_TABLE"},
+      {"DROP DATABASE d", false, "DROP_DATABASE"},
+      {"ALTER TABLE t ADD b INT", false, "ALTER_TABLE"},
+      {"TRUNCATE t", false, "TRUNCATE_TABLE"},
+      {"SHOW TABLES", false, "SHOW"},
+      {"USE db", false, "USE"},
+      {"DO 1", false, "UNKNOWN"},
+      {"", false, "UNKNOWN"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(std::string(c.sql));
+    CHECK(std::string(sluice::command_kind_name(command_kind(c.sql, c.locking))) == c.name);
+  }
+  CHECK(std::string(sluice::command_kind_name(CommandKind::kUnknown)) == "UNKNOWN");
+}

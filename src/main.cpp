@@ -85,17 +85,25 @@ int main(int argc, char** argv) {
     LOG_ERROR("%s", err.c_str());
     return 1;
   }
-  sluice::Monitor monitor(rt.config(), rt.topology());
+  sluice::Monitor monitor(rt.topology(), [&rt](sluice::Server* s) { rt.server_shunned(s); });
+  rt.kick_monitor = [&monitor] { monitor.check_now(); };
   rt.start();
   monitor.start();
   const auto& l = rt.config().frontend.listen;
   LOG_INFO("sluice listening on %s:%u with %d workers, %zu servers", l.address.c_str(), l.port, rt.worker_count(),
            rt.topology().servers().size());
+  // SIGHUP: re-read the config file and apply it like LOAD ... TO RUNTIME.
   while (true) {
     int sig = 0;
     sigwait(&set, &sig);
     if (sig == SIGHUP) {
-      LOG_INFO("SIGHUP: config reload is not implemented yet; keeping the running config");
+      try {
+        std::string err = rt.apply_config(sluice::load_config_file(config_path));
+        if (err.empty()) LOG_INFO("SIGHUP: reloaded %s", config_path.c_str());
+        else LOG_ERROR("SIGHUP: %s not applied: %s", config_path.c_str(), err.c_str());
+      } catch (const sluice::ConfigError& e) {
+        LOG_ERROR("SIGHUP: %s not applied: %s", config_path.c_str(), e.what());
+      }
       continue;
     }
     LOG_INFO("signal %d: shutting down", sig);

@@ -138,9 +138,10 @@ struct RoutingConfig {
   // once that replica has applied the client's last GTID), "global" (the last GTID of any
   // client), "off".
   std::string read_your_writes = "session";
-  // How long a read may wait on a replica for a GTID (MASTER_GTID_WAIT) before it is sent
-  // to the writer instead. 0 = never wait, use the monitor's known positions only.
-  uint32_t read_your_writes_wait_ms = 0;
+  // When the monitor does not yet know that a replica has applied the session's last write,
+  // a read may wait this long on a replica that is not lagging (MASTER_GTID_WAIT) before it
+  // is sent to the writer instead. 0 = never wait: the monitor's positions only.
+  uint32_t read_your_writes_wait_ms = 50;
   // While the writer hostgroup has no usable server (failover), writes wait this long for
   // one to appear before failing.
   uint32_t writer_wait_ms = 5000;

@@ -42,6 +42,10 @@ struct ServerSample {
   bool up = false;       // monitor says up AND passive health says usable
   int64_t lag_ms = -1;   // readers only; -1 = unknown (not exported)
   int64_t check_latency_us = -1;  // the monitor's last `SELECT 1`; -1 = none
+  // 0 ONLINE, 1 SHUNNED, 2 SHUNNED_REPLICATION_LAG, 3 OFFLINE_SOFT, 4 OFFLINE_HARD
+  int state = 0;
+  int read_only = -1;             // -1 unknown
+  uint64_t check_failures = 0;
 };
 
 constexpr size_t kRoutes = static_cast<size_t>(RouteKind::kCount);
@@ -58,6 +62,8 @@ struct QueryTotals {
   uint64_t client_results[static_cast<size_t>(ClientResult::kCount)] = {};
   uint64_t bytes_in = 0;   // from clients
   uint64_t bytes_out = 0;  // to clients
+  uint64_t consistency_reads_on_writer = 0;
+  uint64_t writes_retried_read_only = 0;
 
   void add(const WorkerStats& w);
 };
@@ -69,6 +75,7 @@ struct MetricsSnapshot {
   QueryTotals totals;
   uint32_t client_connections = 0;
   uint32_t max_client_connections = 0;
+  uint64_t failovers = 0;  // writer changes the monitor saw
 };
 
 MetricsSnapshot gather(Runtime& rt, const std::string& version);

@@ -1,24 +1,29 @@
-// Active health checks: one thread that asks every server how it is, once a second.
+// Active health checks: one checker thread per server, a supervisor that follows config
+// changes, and the policy that turns check results into server states.
 //
-// Owns: one thread and one blocking libmysqlclient connection per server, logged in as
-// config.monitor.user. Each round, for each server in config order:
-//   connect (if not connected; the connection is kept between rounds)
-//   -> `SELECT 1` (round trip = Server::monitor_latency_us)
-//   -> readers only: SHOW SLAVE STATUS -> Seconds_Behind_Master (NULL = unknown)
-// and publishes the outcome into the Server's monitor_* / replication_lag_ms atomics.
-// A failed step closes the connection; the next round connects again.
-// Does not own: routing. Nothing here marks servers down or moves them between
-// hostgroups yet; readers of the atomics (the metrics exporter) decide what they mean.
-// Growing it (read_only, promotion, GTID positions) means adding a step to check_server()
-// and a field to Server, not a second thread.
-// Thread rules: start()/stop() on the main thread. The monitor thread writes the atomics
-// with relaxed stores; any thread may read them. Blocking calls are fine here (its own
-// thread), each bounded by ~1 s connect/read/write timeouts, so one hung server delays a
-// round by about a second per step, never forever.
+// Owns: per server, one blocking libmysqlclient connection logged in as monitor.user and a
+// thread that runs, each on its own interval (config.monitor, re-read every round):
+//   ping        `SELECT 1` (round trip -> Server::monitor_latency_us)
+//   read_only   `SELECT @@global.read_only, @@global.innodb_read_only, @@global.gtid_current_pos`
+//               -> Topology::on_read_only (writer detection) and Server::applied_seq
+//   lag         `SHOW SLAVE STATUS` -> Server::replication_lag_ms (servers with no row are
+//               not replicas: no lag)
+// and publishes the outcome into the Server's atomics. A failed step closes the connection;
+// the next due check connects again. A thread per server means a hung server (SIGSTOP)
+// delays only its own checks, each bounded by monitor.connect_timeout_ms.
+// Server states (next_health): ONLINE; SHUNNED after ping_max_failures failed checks in a
+// row, back once a check passes and shun_recovery_ms has passed; SHUNNED_REPLICATION_LAG for
+// a replica over its max_replication_lag (NULL lag, i.e. replication stopped, counts as
+// kLagWhenNullS seconds, as ProxySQL's monitor_slave_lag_when_null).
+// Thread rules: start()/stop() on the main thread. Checker threads write Server atomics with
+// relaxed stores and call Topology (which locks) and the shun listener (which must only post
+// work to workers).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,31 +42,64 @@ namespace sluice {
 std::optional<int64_t> seconds_behind_master(const std::vector<std::string>& columns,
                                              const std::vector<const char*>& row);
 
+// One GTID of a MariaDB position list "0-1-100,1-2-7".
+struct Gtid {
+  uint32_t domain = 0;
+  uint32_t server_id = 0;
+  uint64_t seq = 0;
+};
+// Parses a MariaDB GTID list (gtid_current_pos, last_gtid). Empty on malformed text.
+std::vector<Gtid> parse_gtid_list(std::string_view text);
+
+constexpr int64_t kLagWhenNullS = 60;
+
+struct HealthInputs {
+  HealthState current = HealthState::kOnline;
+  bool check_ok = true;
+  uint32_t consecutive_failures = 0;  // including this check when it failed
+  uint32_t max_failures = 1;
+  int64_t now_ms = 0;
+  int64_t shunned_since_ms = 0;
+  uint32_t recovery_ms = 0;
+  bool replica = false;              // SHOW SLAVE STATUS returned a row
+  std::optional<int64_t> lag_s;      // its Seconds_Behind_Master (nullopt = NULL)
+  uint32_t max_lag_s = 0;            // 0 = lag never shuns
+};
+// The state a server moves to after a check. Pure, for tests.
+HealthState next_health(const HealthInputs& in);
+
 class Monitor {
  public:
-  Monitor(const Config& cfg, Topology& topo);
+  // Called (on a checker thread) when a server becomes SHUNNED, so statements running on
+  // it can be failed over instead of hanging.
+  using ShunListener = std::function<void(Server*)>;
+
+  Monitor(Topology& topo, ShunListener on_shunned);
   ~Monitor();  // stops and joins
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
 
   void start();
-  void stop();  // wakes the thread, joins it, closes its connections; idempotent
+  void stop();  // wakes the threads, joins them, closes their connections; idempotent
 
-  static constexpr int64_t kIntervalMs = 1000;
-  static constexpr unsigned kTimeoutS = 1;  // connect, read and write timeouts
+  // Asks every checker to check now (a worker saw a server refuse a write as read-only).
+  void check_now();
 
  private:
-  struct Target;  // one server and the monitor's connection to it
-  void run();
-  void check_server(Target& t);
+  struct Target;  // one server, its connection and its thread
+  void supervise();
+  void run(Target& t);
+  void check(Target& t, const MonitorConfig& cfg, int64_t now);
+  bool wait_for(std::chrono::milliseconds d);  // false when stopping
 
-  const MonitorConfig cfg_;
-  const uint32_t reader_hostgroup_;
-  std::vector<std::unique_ptr<Target>> targets_;
-  std::thread thread_;
+  Topology& topo_;
+  ShunListener on_shunned_;
+  std::vector<std::unique_ptr<Target>> targets_;  // supervisor thread only (and stop())
+  std::thread supervisor_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  uint64_t generation_ = 0;  // bumped by check_now()
 };
 
 }  // namespace sluice

@@ -26,6 +26,7 @@ enum class CloseReason : uint8_t {
   kServerDown,   // the server went away (connect refused, EOF while idle)
   kEvicted,      // closed to make room for a waiter of another user
   kShutdown,
+  kOffline,      // the server was set OFFLINE_* or removed from the config: drained
   kCount
 };
 const char* close_reason_name(CloseReason r);
@@ -91,11 +92,16 @@ class Pool {
   // Reserves a slot to open a warm connection when fewer than `min_idle` are open and
   // nobody waits. The caller connects and checks the connection in (or frees the slot).
   bool reserve_warm(uint32_t min_idle);
-  // Shutdown: removes and returns this worker's idle conns, counted as closed (shutdown).
-  std::vector<PooledConn*> drain_idle(int worker);
+  // Removes and returns this worker's idle conns, counted as closed for `why` (shutdown,
+  // a drained server).
+  std::vector<PooledConn*> drain_idle(int worker, CloseReason why = CloseReason::kShutdown);
   // A waiter gave up. True if it was still queued (no grant is on its way).
   bool cancel(uint64_t token, bool timed_out);
   void connect_result(bool ok);
+  // New limits from a config change. Lowering max_open closes nothing at once: connections
+  // above the limit close when they are released and no new ones open until below it.
+  // Raising it hands the new slots to waiters (returned, for the caller to dispatch).
+  std::vector<Grant> set_limits(uint32_t max_open, uint32_t max_idle, int64_t now_ns);
 
   PoolStats stats() const;
 
@@ -112,8 +118,8 @@ class Pool {
   int worker_with_idle_locked(const std::string& identity) const;
 
   mutable std::mutex mu_;
-  const uint32_t max_open_;
-  const uint32_t max_idle_;
+  uint32_t max_open_;
+  uint32_t max_idle_;
   uint32_t open_ = 0;  // connected + connecting; never above max_open_
   uint32_t idle_ = 0;
   std::vector<std::vector<PooledConn*>> idle_by_worker_;  // stacks: back = most recent

@@ -33,9 +33,16 @@ RouteDecision decide_route(const Classification& c, SessionView s);
 // "db.proc" for `CALL [db.]proc(...)`, with `schema` when unqualified (error messages).
 std::string called_procedure(std::string_view sql, const std::string& schema);
 
-// Weighted random choice among usable servers not in `exclude`; nullptr if none.
-Server* pick_server(const Hostgroup& hg, int64_t now_ms, const std::vector<Server*>& exclude);
-// Any server not in `exclude`, usable or not (last resort when all are marked down).
+// Weighted random choice among usable servers not in `exclude` whose replication lag is
+// within their max_replication_lag; nullptr if none.
+// `min_seq` (kGtidDomains entries, or nullptr) also requires a server to have applied those
+// GTID sequence numbers per domain (read-your-writes).
+Server* pick_server(const Hostgroup& hg, int64_t now_ms, const std::vector<Server*>& exclude,
+                    const uint64_t* min_seq = nullptr);
+// True if `s` has applied every domain's sequence number in min_seq (kGtidDomains entries).
+bool has_applied(const Server& s, const uint64_t* min_seq);
+// Any ONLINE server not in `exclude`, even if marked down or shunned for failures (last
+// resort); never a removed, offline or lagging one.
 Server* any_server(const Hostgroup& hg, const std::vector<Server*>& exclude);
 
 }  // namespace sluice

@@ -1,12 +1,15 @@
 // The running proxy: config, topology and workers, wired by main.cpp.
 //
 // Owns: the workers and the topology for the life of the process.
-// Thread rules: built and started on the main thread; workers read config() and
-// topology() concurrently (both immutable while running, apart from atomics inside).
+// Thread rules: built and started on the main thread. config() is the config Sluice
+// started with (listeners, workers: what cannot change while running); everything that
+// can change is read from topology().table()->config (see apply_config).
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -46,6 +49,15 @@ class Runtime {
   const std::string& config_path() const { return config_path_; }
   void set_config_path(std::string path) { config_path_ = std::move(path); }
 
+  // The monitor shunned `s`: statements running on it fail over (reads that sent nothing
+  // yet go elsewhere) or fail with an error instead of hanging. Any thread.
+  void server_shunned(Server* s);
+
+  // Read-your-writes in "global" mode: the highest GTID sequence any client wrote, per domain.
+  std::atomic<uint64_t> global_written_seq[kGtidDomains] = {};
+  // Wakes the monitor's checks at once (a server refused a write as read-only). Set by main.
+  std::function<void()> kick_monitor;
+
   uint32_t next_connection_id() { return next_conn_id_.fetch_add(1, std::memory_order_relaxed); }
   std::atomic<uint32_t> client_connections{0};
   SessionRegistry sessions;
@@ -56,6 +68,7 @@ class Runtime {
   Topology topo_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<uint32_t> next_conn_id_{1};
+  std::mutex apply_mu_;
 };
 
 int effective_workers(const Config& cfg);

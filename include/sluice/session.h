@@ -27,6 +27,7 @@
 #include "sluice/session_vars.h"
 #include "sluice/sessions.h"
 #include "sluice/stream.h"
+#include "sluice/topology.h"
 #include "sluice/worker.h"
 
 namespace sluice {
@@ -34,6 +35,7 @@ namespace sluice {
 struct Server;
 struct User;
 struct Hostgroup;
+struct RoutingTable;
 
 class Session final : private StreamHandler, private BackendListener, public PoolWaiter {
  public:
@@ -41,6 +43,9 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void start();
   // KILL CONNECTION from another session (called on this session's worker).
   void kill_connection() { close("killed by KILL CONNECTION"); }
+  // The monitor shunned `s`: if the statement in flight runs there, give up on it (a read
+  // that sent nothing to the client yet is retried elsewhere).
+  void abort_on_server(Server* s);
 
  private:
   enum class State : uint8_t {
@@ -100,7 +105,9 @@ class Session final : private StreamHandler, private BackendListener, public Poo
 
   // ---- commands (command.cpp) ----
   void dispatch();  // the command in cmd_raw_ / cmd_payload_
-  void run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind);
+  void run_on_backend(uint32_t hostgroup, ResponseScanner::Kind kind);
+  uint32_t writer_hg();  // where this session's writes go (user's default_hostgroup)
+  uint32_t reader_hg();
   void finish_command();
   void trim_buffers();
   void record_statement(bool ok);
@@ -115,6 +122,10 @@ class Session final : private StreamHandler, private BackendListener, public Poo
 
   // ---- backend use (backend_use.cpp) ----
   void checkout();
+  bool wait_for_writer();
+  bool retry_read_only_write();
+  void note_write_gtid(std::string_view gtid);
+  const uint64_t* read_your_writes_floor();
   void on_grant(Server& server, BackendConn* conn) override;
   void open_connection(Server& server);
   void got_connection(BackendConn* conn);
@@ -144,7 +155,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   std::string salt_;
   uint32_t caps_ = 0;
   uint8_t charset_ = 45;
-  User* user_ = nullptr;
+  std::shared_ptr<const User> user_;
   bool counted_user_ = false;
   bool multi_statements_ = false;
   std::string identity_schema_;     // pool identity while a schema is selected
@@ -165,6 +176,13 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   bool kept_for_info_ = false;     // the held connection ran the previous statement
   bool fresh_diagnostics_ = false;  // clear the borrowed connection's warnings first
   SessionVars vars_;        // session variables the client changed (and its charset)
+  // Read-your-writes: GTID sequence numbers per domain this session wrote last (0 = none);
+  // a replica serves its reads only once it has applied them.
+  uint64_t written_seq_[kGtidDomains] = {};
+  bool wrote_seq_ = false;
+  int64_t unknown_gtid_until_ms_ = 0;  // a write in an untracked domain: reads to the writer
+  uint32_t written_server_[kGtidDomains] = {};  // server_id part of those GTIDs
+  bool gtid_wait_ = false;  // the sync step MASTER_GTID_WAIT is due on the borrowed replica
   bool lost_state_ = false;  // a held connection died while the client was idle
 
   // input
@@ -179,11 +197,12 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   int64_t cmd_start_ns_ = 0;
   bool route_read_ = false;
   Classification cls_;
-  Hostgroup* target_ = nullptr;
+  uint32_t target_hg_ = 0;  // hostgroup of the command in flight (ids survive table swaps)
   std::vector<Server*> tried_;
   Server* server_ = nullptr;
   uint64_t waiter_token_ = 0;
-  uv_timer_t* checkout_timer_ = nullptr;
+  uv_timer_t* checkout_timer_ = nullptr;  // pool wait timeout, or the writer-wait poll
+  int64_t writer_wait_until_ = 0;  // now_ms() deadline while waiting for a writer (0 = not)
   ResponseScanner::Kind kind_ = ResponseScanner::Kind::kQuery;
   ResponseScanner scan_;
   std::vector<std::string> sync_cmds_;  // raw packets Sluice sends before the command

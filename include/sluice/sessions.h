@@ -61,6 +61,8 @@ class SessionRegistry {
   std::shared_ptr<SessionInfo> find(uint32_t id) const;
   // Every live session, by connection id (the admin port's process list).
   std::vector<std::pair<uint32_t, std::shared_ptr<SessionInfo>>> snapshot() const;
+  // The sessions living on `worker` (copied under the lock).
+  std::vector<std::pair<uint32_t, std::shared_ptr<SessionInfo>>> on_worker(int worker) const;
 
  private:
   mutable std::mutex mu_;

@@ -57,6 +57,10 @@ struct WorkerStats {
   Counter client_connections[static_cast<size_t>(ClientResult::kCount)];
   Counter bytes_from_clients;
   Counter bytes_to_clients;
+  // Reads sent to the writer because no replica had applied the session's last write.
+  Counter consistency_reads_on_writer;
+  // Writes a server refused as read-only (a promotion in progress) and retried elsewhere.
+  Counter writes_retried_read_only;
   // Statements by kind, with their latency (the admin port's stats_mysql_commands_counters).
   LatencyHistogram commands[static_cast<size_t>(CommandKind::kCount)];
 };

@@ -24,6 +24,7 @@
 namespace sluice {
 
 class Runtime;
+struct RoutingTable;
 class BackendConn;
 class Session;
 struct Server;
@@ -49,6 +50,11 @@ class Worker {
   int id() const { return id_; }
   uv_loop_t* loop() { return &loop_; }
   Runtime& runtime() { return rt_; }
+  // The routing table this worker routes by: the topology's latest, re-read when a newer
+  // one was published (one atomic load per call when nothing changed). References into it
+  // are valid until the next call on this worker, so sessions keep hostgroup ids, not
+  // pointers, across callbacks.
+  const RoutingTable& table();
 
   bool listen(const std::string& address, uint16_t port, std::string* error);
   void start();
@@ -98,6 +104,8 @@ class Worker {
   uint64_t next_token_ = 1;
   std::unordered_map<uint64_t, PoolWaiter*> waiters_;
   std::unique_ptr<char[]> scratch_;
+  std::shared_ptr<const RoutingTable> table_;
+  uint64_t table_version_ = 0;
 };
 
 }  // namespace sluice

@@ -52,26 +52,45 @@ const std::string& running_config_path(Runtime& rt) { return rt.config_path(); }
 
 // ---- stats ----
 
+namespace {
+
+// A server's status as ProxySQL's stats show it: its configured status unless ONLINE,
+// else what the monitor and passive health say.
+std::string server_status(const Server& s, int64_t now) {
+  ServerStatus admin = s.admin_status.load(std::memory_order_relaxed);
+  if (!s.configured.load(std::memory_order_relaxed)) return "OFFLINE_HARD";  // removed, draining
+  if (admin != ServerStatus::kOnline) return server_status_name(admin);
+  HealthState health = s.health.load(std::memory_order_relaxed);
+  if (health != HealthState::kOnline) return health_state_name(health);
+  return s.usable(now) ? "ONLINE" : "SHUNNED";
+}
+
+PoolRow pool_row(const Server& s, uint32_t hostgroup, int64_t now) {
+  PoolRow r;
+  r.hostgroup = hostgroup;
+  r.host = s.host;
+  r.port = s.port;
+  r.pool = s.pool.stats();
+  r.status = server_status(s, now);
+  int64_t latency = s.monitor_latency_us.load(std::memory_order_relaxed);
+  r.latency_us = latency > 0 ? latency : 0;
+  return r;
+}
+
+}  // namespace
+
+// One row per (hostgroup, server) of the routing table, as ProxySQL lists them (a server in
+// two hostgroups shows its one pool twice), then servers removed from the config that
+// still hold connections (draining).
 std::vector<PoolRow> pool_rows(Runtime& rt) {
   std::vector<PoolRow> rows;
   const int64_t now = now_ms();
-  for (const auto& srv : rt.topology().servers()) {
-    PoolRow r;
-    r.hostgroup = srv->cfg.hostgroup;
-    r.host = srv->cfg.host;
-    r.port = srv->cfg.port;
-    r.pool = srv->pool.stats();
-    r.status = server_status_name(srv->cfg.status);
-    bool checked = srv->monitor_checked_ms.load(std::memory_order_relaxed) != 0;
-    bool down = !srv->usable(now) || (checked && !srv->monitor_up.load(std::memory_order_relaxed));
-    int64_t lag_ms = srv->replication_lag_ms.load(std::memory_order_relaxed);
-    if (srv->cfg.status == ServerStatus::kOnline && down) r.status = "SHUNNED";
-    else if (srv->cfg.status == ServerStatus::kOnline && srv->cfg.max_replication_lag > 0 &&
-             lag_ms > int64_t{srv->cfg.max_replication_lag} * 1000)
-      r.status = "SHUNNED_REPLICATION_LAG";
-    int64_t latency = srv->monitor_latency_us.load(std::memory_order_relaxed);
-    r.latency_us = latency > 0 ? latency : 0;
-    rows.push_back(std::move(r));
+  auto table = rt.topology().table();
+  for (const Hostgroup& hg : table->hostgroups)
+    for (const Server* s : hg.servers) rows.push_back(pool_row(*s, hg.id, now));
+  for (const Server* s : rt.topology().servers()) {
+    if (s->configured.load(std::memory_order_relaxed) || s->pool.stats().open == 0) continue;
+    rows.push_back(pool_row(*s, s->hostgroup.load(std::memory_order_relaxed), now));
   }
   return rows;
 }
@@ -92,9 +111,9 @@ std::vector<ProcessRow> process_rows(Runtime& rt) {
     r.command = command_name(info->command.load(std::memory_order_relaxed));
     r.time_ms = (now - info->since_ns.load(std::memory_order_relaxed)) / 1000000;
     if (const Server* srv = info->running_on.load(std::memory_order_relaxed)) {
-      r.hostgroup = srv->cfg.hostgroup;
-      r.srv_host = srv->cfg.host;
-      r.srv_port = srv->cfg.port;
+      r.hostgroup = srv->hostgroup.load(std::memory_order_relaxed);
+      r.srv_host = srv->host;
+      r.srv_port = srv->port;
     }
     rows.push_back(std::move(r));
   }
@@ -182,11 +201,13 @@ std::vector<CommandRow> command_rows(Runtime& rt) {
 
 std::vector<UserRow> user_rows(Runtime& rt) {
   std::vector<UserRow> rows;
-  for (const UserConfig& u : rt.running_config().users) {
+  auto table = rt.topology().table();
+  for (const UserConfig& u : table->config->users) {
     UserRow r;
     r.username = u.username;
     r.max_connections = u.max_connections;
-    if (User* live = rt.topology().find_user(u.username)) r.connections = live->connections.load(std::memory_order_relaxed);
+    if (auto live = table->find_user(u.username); live && live->connections)
+      r.connections = live->connections->load(std::memory_order_relaxed);
     rows.push_back(std::move(r));
   }
   return rows;
@@ -200,7 +221,8 @@ std::vector<DigestRow> digest_rows(Runtime& rt, bool reset) {
   return {};
 }
 
-// TODO(rules wiring): hits per rule_id from the running RuleSet (stats_mysql_query_rules).
+// TODO(rules wiring): hits per rule_id from the running RuleSet, rt.topology().table()->rules
+// (stats_mysql_query_rules).
 std::vector<std::pair<uint32_t, uint64_t>> rule_hits(Runtime& rt) {
   (void)rt;
   return {};

@@ -54,15 +54,15 @@ void BackendConn::connect(Worker& worker, uint32_t timeout_ms, ConnectDone done)
   mysql_options(mysql_, MYSQL_OPT_LOCAL_INFILE, &local_infile);
   mysql_optionsv(mysql_, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", "sluice");
   // Progress reports would arrive as ERR 0xFFFF packets that clients never asked for.
-  // Session tracking tells Sluice what each statement changed, so it can replay it.
+  // Session tracking tells Sluice what each statement changed, so it can replay it, and
+  // (last_gtid) the GTID of each write, for read-your-writes.
   init_command_ = "SET SESSION progress_report_time=0, session_track_schema=ON, session_track_state_change=ON, "
-                  "session_track_system_variables='" + std::string(tracked_variables()) + "'";
+                  "session_track_system_variables='" + std::string(tracked_variables()) + ",last_gtid'";
   mysql_options(mysql_, MYSQL_INIT_COMMAND, init_command_.c_str());
   unsigned long flags = CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS;
   if (id_.found_rows) flags |= CLIENT_FOUND_ROWS;
-  const auto& c = server_.cfg;
-  int status = mysql_real_connect_start(&connect_ret_, mysql_, c.host.c_str(), id_.user.c_str(),
-                                        id_.password.c_str(), nullptr, c.port, nullptr, flags);
+  int status = mysql_real_connect_start(&connect_ret_, mysql_, server_.host.c_str(), id_.user.c_str(),
+                                        id_.password.c_str(), nullptr, server_.port, nullptr, flags);
   if (status == 0) {
     finish_connect();
     return;
@@ -130,7 +130,7 @@ void BackendConn::finish_connect() {
       vars.set_charset(mysql_->charset ? mysql_->charset->nr : 45);
       schema.clear();
       multi_statements = true;
-      if (uint32_t life = server_.cfg.pool.max_lifetime_ms; life != 0) {
+      if (uint32_t life = server_.max_lifetime_ms.load(std::memory_order_relaxed); life != 0) {
         // Up to 10% earlier, so connections opened together do not expire together.
         uint32_t jitter = static_cast<uint32_t>((thread_id_ * 2654435761u) % (life / 10 + 1));
         expires_at_ms = now_ms() + life - jitter;

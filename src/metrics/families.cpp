@@ -115,6 +115,20 @@ void backend_families(Families& fs, const MetricsSnapshot& s) {
   for (const auto& x : s.servers) {
     if (x.lag_ms >= 0) fs.gauge(lag, server_labels(x), static_cast<double>(x.lag_ms) / 1e3);
   }
+  per_server_gauge(fs, s, "sluice_backend_state",
+                   "0 ONLINE, 1 SHUNNED (failing checks), 2 SHUNNED_REPLICATION_LAG, 3 OFFLINE_SOFT, 4 OFFLINE_HARD "
+                   "(or removed from the config, draining).",
+                   [](const ServerSample& x) { return x.state; });
+  auto& ro = fs.family("sluice_backend_read_only", "The server's read_only as the monitor last saw it.",
+                       MetricType::Gauge);
+  for (const auto& x : s.servers) {
+    if (x.read_only >= 0) fs.gauge(ro, server_labels(x), x.read_only);
+  }
+  per_server_counter(fs, s, "sluice_backend_check_failures_total", "Monitor checks that failed.",
+                     [](const ServerSample& x) { return x.check_failures; });
+  fs.counter(fs.family("sluice_failovers_total", "Writer changes seen by the monitor (a server's read_only flipped).",
+                       MetricType::Counter),
+             {}, static_cast<double>(s.failovers));
   auto& check = fs.family("sluice_backend_check_latency_seconds",
                           "Round trip of the monitor's last `SELECT 1`, when it succeeded.", MetricType::Gauge);
   for (const auto& x : s.servers) {
@@ -151,6 +165,15 @@ void query_families(Families& fs, const MetricsSnapshot& s) {
   fs.counter(fs.family("sluice_query_errors_total", "Statements that ended in an error packet.",
                        MetricType::Counter),
              {}, static_cast<double>(t.errors));
+  fs.counter(fs.family("sluice_reads_on_writer_for_consistency_total",
+                       "Reads sent to the writer because no replica had applied the session's last write "
+                       "(read-your-writes).",
+                       MetricType::Counter),
+             {}, static_cast<double>(t.consistency_reads_on_writer));
+  fs.counter(fs.family("sluice_writes_retried_read_only_total",
+                       "Writes a server refused as read-only (promotion under way), retried on the new writer.",
+                       MetricType::Counter),
+             {}, static_cast<double>(t.writes_retried_read_only));
   auto& pins = fs.family("sluice_pins_total", "Clients pinned to their backend connection, by reason.",
                          MetricType::Counter);
   for (size_t i = 0; i < kPinReasons; ++i) {

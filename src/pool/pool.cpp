@@ -16,6 +16,7 @@ const char* close_reason_name(CloseReason r) {
     case CloseReason::kServerDown: return "server_down";
     case CloseReason::kEvicted: return "evicted";
     case CloseReason::kShutdown: return "shutdown";
+    case CloseReason::kOffline: return "offline";
     case CloseReason::kCount: break;
   }
   return "unknown";
@@ -91,6 +92,13 @@ std::optional<Grant> Pool::grant_slot_locked(int64_t now_ns) {
 Pool::Released Pool::release(PooledConn* c, int worker, int64_t now_ms, int64_t now_ns) {
   std::lock_guard lock(mu_);
   Released r;
+  if (open_ > max_open_) {  // the limit was lowered: this connection is one too many
+    --open_;
+    ++st_.closed[static_cast<size_t>(CloseReason::kMaxIdle)];
+    r.close = true;
+    r.reason = CloseReason::kMaxIdle;
+    return r;
+  }
   if (!waiters_.empty()) {
     Waiter w = pop_waiter_locked(now_ns);
     bool expired = c->expires_at_ms != 0 && now_ms >= c->expires_at_ms;
@@ -135,7 +143,9 @@ Pool::Released Pool::release(PooledConn* c, int worker, int64_t now_ms, int64_t 
 std::optional<Grant> Pool::closed(CloseReason r, int64_t now_ns) {
   std::lock_guard lock(mu_);
   if (r != CloseReason::kCount) ++st_.closed[static_cast<size_t>(r)];
-  if (auto g = grant_slot_locked(now_ns)) return g;  // the slot passes to a waiter
+  if (open_ <= max_open_) {
+    if (auto g = grant_slot_locked(now_ns)) return g;  // the slot passes to a waiter
+  }
   --open_;
   return std::nullopt;
 }
@@ -187,13 +197,13 @@ std::vector<std::pair<PooledConn*, CloseReason>> Pool::expire_idle(int worker, i
   return out;
 }
 
-std::vector<PooledConn*> Pool::drain_idle(int worker) {
+std::vector<PooledConn*> Pool::drain_idle(int worker, CloseReason why) {
   std::lock_guard lock(mu_);
   std::vector<PooledConn*> out;
   out.swap(idle_by_worker_[static_cast<size_t>(worker)]);
   idle_ -= static_cast<uint32_t>(out.size());
   open_ -= static_cast<uint32_t>(out.size());
-  st_.closed[static_cast<size_t>(CloseReason::kShutdown)] += out.size();
+  st_.closed[static_cast<size_t>(why)] += out.size();
   return out;
 }
 
@@ -216,6 +226,19 @@ bool Pool::cancel(uint64_t token, bool timed_out) {
 void Pool::connect_result(bool ok) {
   std::lock_guard lock(mu_);
   ++(ok ? st_.connects_ok : st_.connects_failed);
+}
+
+std::vector<Grant> Pool::set_limits(uint32_t max_open, uint32_t max_idle, int64_t now_ns) {
+  std::lock_guard lock(mu_);
+  max_open_ = std::max<uint32_t>(1, max_open);
+  max_idle_ = std::min(max_idle, max_open_);
+  st_.max_open = max_open_;
+  std::vector<Grant> out;
+  while (open_ < max_open_ && !waiters_.empty()) {
+    ++open_;
+    out.push_back(*grant_slot_locked(now_ns));
+  }
+  return out;
 }
 
 PoolStats Pool::stats() const {

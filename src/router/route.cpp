@@ -73,29 +73,44 @@ RouteDecision decide_route(const Classification& c, SessionView s) {
   return d;
 }
 
-Server* pick_server(const Hostgroup& hg, int64_t now_ms, const std::vector<Server*>& exclude) {
+bool has_applied(const Server& s, const uint64_t* min_seq) {
+  for (uint32_t d = 0; d < kGtidDomains; ++d) {
+    if (min_seq[d] != 0 && s.applied_seq[d].load(std::memory_order_acquire) < min_seq[d]) return false;
+  }
+  return true;
+}
+
+Server* pick_server(const Hostgroup& hg, int64_t now_ms, const std::vector<Server*>& exclude,
+                    const uint64_t* min_seq) {
   uint64_t total = 0;
   Server* candidates[64];
   size_t n = 0;
   for (Server* s : hg.servers) {
     if (n == 64) break;
     if (!s->usable(now_ms) || std::find(exclude.begin(), exclude.end(), s) != exclude.end()) continue;
+    if (min_seq != nullptr && !has_applied(*s, min_seq)) continue;
     candidates[n++] = s;
-    total += s->cfg.weight;
+    total += s->weight.load(std::memory_order_relaxed);
   }
   if (n == 0) return nullptr;
   if (n == 1) return candidates[0];
   uint64_t r = next_random() % total;
   for (size_t i = 0; i < n; ++i) {
-    if (r < candidates[i]->cfg.weight) return candidates[i];
-    r -= candidates[i]->cfg.weight;
+    uint32_t w = candidates[i]->weight.load(std::memory_order_relaxed);
+    if (r < w) return candidates[i];
+    r -= w;
   }
   return candidates[n - 1];
 }
 
 Server* any_server(const Hostgroup& hg, const std::vector<Server*>& exclude) {
-  for (Server* s : hg.servers)
+  for (Server* s : hg.servers) {
+    if (!s->configured.load(std::memory_order_relaxed) ||
+        s->admin_status.load(std::memory_order_relaxed) != ServerStatus::kOnline ||
+        s->health.load(std::memory_order_relaxed) == HealthState::kShunnedReplicationLag)
+      continue;
     if (std::find(exclude.begin(), exclude.end(), s) == exclude.end()) return s;
+  }
   return nullptr;
 }
 

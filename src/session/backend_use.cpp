@@ -5,6 +5,7 @@
 
 #include "sluice/clock.h"
 #include "sluice/log.h"
+#include "sluice/monitor.h"
 #include "sluice/protocol.h"
 #include "sluice/route.h"
 #include "sluice/runtime.h"
@@ -25,21 +26,51 @@ bool connection_level_error(unsigned err) {
 }  // namespace
 
 void Session::checkout() {
-  Runtime& rt = worker_.runtime();
-  Topology& topo = rt.topology();
+  gtid_wait_ = false;
+  const RoutingTable& table = worker_.table();
   int64_t now = now_ms();
-  Server* s = forced_server_ != nullptr ? forced_server_ : pick_server(*target_, now, tried_);
-  if (s == nullptr && target_ == &topo.reader()) {
-    if (!rt.config().routing.reads_fallback_to_writer) {
-      fail_command(9001, "HY000", "Sluice: no usable server in reader hostgroup " + std::to_string(target_->id));
+  static const Hostgroup kEmpty;
+  const Hostgroup* hg = table.find(target_hg_);
+  if (hg == nullptr) hg = &kEmpty;
+  Server* s = forced_server_;
+  if (s == nullptr && route_read_ && target_hg_ != writer_hg()) {
+    const uint64_t* floor = read_your_writes_floor();
+    s = pick_server(*hg, now, tried_, floor);
+    if (s == nullptr && floor != nullptr) {
+      // Replicas are up but the monitor has not seen one apply this session's last write:
+      // a replica that is not lagging may wait for it briefly, else the writer reads.
+      Server* candidate = pick_server(*hg, now, tried_);
+      if (candidate != nullptr) {
+        if (table.config->routing.read_your_writes_wait_ms != 0 &&
+            candidate->replication_lag_ms.load(std::memory_order_relaxed) == 0) {
+          s = candidate;
+          gtid_wait_ = true;
+        } else {
+          worker_.stats.consistency_reads_on_writer.add();
+          target_hg_ = writer_hg();
+          hg = table.find(target_hg_);
+          if (hg == nullptr) hg = &kEmpty;
+          s = pick_server(*hg, now, tried_);
+        }
+      }
+    }
+  } else if (s == nullptr) {
+    s = pick_server(*hg, now, tried_);
+  }
+  if (s == nullptr && route_read_ && target_hg_ != writer_hg()) {
+    if (!table.config->routing.reads_fallback_to_writer) {
+      fail_command(9001, "HY000", "Sluice: no usable server in reader hostgroup " + std::to_string(target_hg_));
       return;
     }
-    target_ = &topo.writer();  // no usable replica: reads go to the writer
-    s = pick_server(*target_, now, tried_);
+    target_hg_ = writer_hg();  // no usable replica: reads go to the writer
+    hg = table.find(target_hg_);
+    if (hg == nullptr) hg = &kEmpty;
+    s = pick_server(*hg, now, tried_);
   }
-  if (s == nullptr) s = any_server(*target_, tried_);  // all marked down: try one anyway
+  if (s == nullptr) s = any_server(*hg, tried_);  // all marked down: try one anyway
+  if (s == nullptr && target_hg_ == writer_hg() && wait_for_writer()) return;
   if (s == nullptr) {
-    fail_command(9001, "HY000", "Sluice: no usable server in hostgroup " + std::to_string(target_->id));
+    fail_command(9001, "HY000", "Sluice: no usable server in hostgroup " + std::to_string(target_hg_));
     return;
   }
   server_ = s;
@@ -63,6 +94,96 @@ void Session::checkout() {
   }
 }
 
+// No writer (a failover in progress): polls for the monitor to place one, for up to
+// routing.writer_wait_ms. True if the command now waits.
+bool Session::wait_for_writer() {
+  int64_t now = now_ms();
+  if (writer_wait_until_ == 0) writer_wait_until_ = now + worker_.table().config->routing.writer_wait_ms;
+  if (now >= writer_wait_until_) {
+    writer_wait_until_ = 0;
+    return false;
+  }
+  state_ = State::kCheckout;
+  if (checkout_timer_ == nullptr) {
+    checkout_timer_ = new uv_timer_t;
+    uv_timer_init(worker_.loop(), checkout_timer_);
+    checkout_timer_->data = this;
+  }
+  constexpr uint64_t kPollMs = 50;
+  uv_timer_start(checkout_timer_, [](uv_timer_t* t) { static_cast<Session*>(t->data)->checkout(); }, kPollMs, 0);
+  return true;
+}
+
+// The GTID a write left (session tracking of last_gtid): remembered for this session's
+// later reads, and for everyone's in "global" mode.
+void Session::note_write_gtid(std::string_view gtid) {
+  const std::string& mode = worker_.table().config->routing.read_your_writes;
+  if (mode == "off") return;
+  for (const Gtid& g : parse_gtid_list(gtid)) {
+    if (g.domain >= kGtidDomains) {
+      unknown_gtid_until_ms_ = now_ms() + 10000;  // cannot track it: reads go to the writer for a while
+      continue;
+    }
+    written_seq_[g.domain] = std::max(written_seq_[g.domain], g.seq);
+    written_server_[g.domain] = g.server_id;
+    wrote_seq_ = true;
+    if (mode == "global") {
+      auto& global = worker_.runtime().global_written_seq[g.domain];
+      uint64_t cur = global.load(std::memory_order_relaxed);
+      while (cur < g.seq && !global.compare_exchange_weak(cur, g.seq, std::memory_order_relaxed)) {
+      }
+    }
+  }
+}
+
+// What a replica must have applied to serve this session's reads; nullptr = anything.
+const uint64_t* Session::read_your_writes_floor() {
+  const std::string& mode = worker_.table().config->routing.read_your_writes;
+  if (mode == "off") return nullptr;
+  static const uint64_t kImpossible[kGtidDomains] = {~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull};
+  if (unknown_gtid_until_ms_ != 0) {
+    if (now_ms() < unknown_gtid_until_ms_) return kImpossible;
+    unknown_gtid_until_ms_ = 0;
+  }
+  if (mode == "global") {
+    thread_local uint64_t floor[kGtidDomains];
+    bool any = false;
+    for (uint32_t d = 0; d < kGtidDomains; ++d) {
+      floor[d] = worker_.runtime().global_written_seq[d].load(std::memory_order_relaxed);
+      any = any || floor[d] != 0;
+    }
+    return any ? floor : nullptr;
+  }
+  return wrote_seq_ ? written_seq_ : nullptr;
+}
+
+// A write refused because the server is read-only: a promotion is under way and the
+// topology is stale. If nothing reached the client and the statement can move (autocommit,
+// no session state on the connection), the server leaves the writer hostgroup and the
+// write waits for the new writer (routing.writer_wait_ms). True if it was retried.
+bool Session::retry_read_only_write() {
+  if (scan_.error_code() != 1290 || route_read_ || in_txn_ || pins_ != 0 || !autocommit_ || login_pending_ ||
+      forced_server_ != nullptr || cmd_type_ != proto::kComQuery)
+    return false;
+  const std::string& msg = scan_.error_message();
+  if (msg.find("read-only") == std::string::npos && msg.find("read_only") == std::string::npos) return false;
+  Server* s = server_;
+  Topology& topo = worker_.runtime().topology();
+  topo.on_read_only(s, 1);
+  const Hostgroup* hg = topo.table()->find(writer_hg());
+  if (hg != nullptr && std::find(hg->servers.begin(), hg->servers.end(), s) != hg->servers.end()) {
+    return false;  // not in a replication hostgroup pair: Sluice cannot move it
+  }
+  LOG_WARN("session %u: %s refused a write as read-only; waiting for the new writer", conn_id_, s->name.c_str());
+  worker_.stats.writes_retried_read_only.add();
+  if (worker_.runtime().kick_monitor) worker_.runtime().kick_monitor();
+  release_backend();
+  tried_.clear();
+  target_hg_ = writer_hg();
+  checkout();
+  return true;
+}
+
 void Session::on_grant(Server& server, BackendConn* conn) {
   waiter_token_ = 0;
   stop_checkout_timer();
@@ -73,7 +194,7 @@ void Session::on_grant(Server& server, BackendConn* conn) {
 void Session::open_connection(Server& server) {
   auto* c = new BackendConn(server, backend_id_);
   conn_ = c;
-  c->connect(worker_, server.cfg.pool.connect_timeout_ms, [this, c, &server](bool ok, unsigned err, const std::string& msg) {
+  c->connect(worker_, server.connect_timeout_ms.load(std::memory_order_relaxed), [this, c, &server](bool ok, unsigned err, const std::string& msg) {
     server.pool.connect_result(ok);
     if (ok) {
       got_connection(c);
@@ -89,7 +210,7 @@ void Session::open_connection(Server& server) {
 void Session::connect_failed(Server& server, unsigned err, const std::string& msg) {
   LOG_WARN("session %u: cannot connect to %s: %u %s", conn_id_, server.name.c_str(), err, msg.c_str());
   if (connection_level_error(err)) {
-    server.mark_down(now_ms(), worker_.runtime().config().monitor.down_retry_ms);
+    server.mark_down(now_ms(), worker_.table().config->monitor.down_retry_ms);
     tried_.push_back(&server);
     if (tried_.size() < kMaxAttempts) {
       checkout();
@@ -107,7 +228,7 @@ void Session::start_checkout_timer() {
     checkout_timer_->data = this;
   }
   uv_timer_start(checkout_timer_, [](uv_timer_t* t) { static_cast<Session*>(t->data)->checkout_timed_out(); },
-                 server_->cfg.pool.checkout_timeout_ms, 0);
+                 server_->checkout_timeout_ms.load(std::memory_order_relaxed), 0);
 }
 
 void Session::stop_checkout_timer() {
@@ -120,13 +241,14 @@ void Session::checkout_timed_out() {
   waiter_token_ = 0;
   PoolStats st = server_->pool.stats();
   fail_command(9001, "HY000",
-               "Sluice: timed out after " + std::to_string(server_->cfg.pool.checkout_timeout_ms) +
-                   " ms waiting for a connection to hostgroup " + std::to_string(server_->cfg.hostgroup) +
+               "Sluice: timed out after " + std::to_string(server_->checkout_timeout_ms.load(std::memory_order_relaxed)) +
+                   " ms waiting for a connection to hostgroup " + std::to_string(target_hg_) +
                    ", server " + server_->name + " (pool full " + std::to_string(st.open) + "/" +
                    std::to_string(st.max_open) + ", " + std::to_string(st.waiting + 1) + " waiting)");
 }
 
 void Session::got_connection(BackendConn* conn) {
+  writer_wait_until_ = 0;
   conn_ = conn;
   server_ = &conn->server();
   conn->lend(this);
@@ -138,7 +260,21 @@ void Session::got_connection(BackendConn* conn) {
 void Session::sync_next() {
   state_ = State::kSyncing;
   std::string payload;
-  if (conn_->multi_statements != multi_statements_) {
+  if (gtid_wait_) {
+    // Errs (1644) unless the replica applies the session's writes within the wait.
+    const uint64_t* floor = read_your_writes_floor();
+    std::string pos;
+    for (uint32_t d = 0; floor != nullptr && d < kGtidDomains; ++d) {
+      if (floor[d] == 0) continue;
+      if (!pos.empty()) pos += ",";
+      pos += std::to_string(d) + "-" + std::to_string(written_server_[d]) + "-" + std::to_string(floor[d]);
+    }
+    uint32_t wait_ms = worker_.table().config->routing.read_your_writes_wait_ms;
+    payload.push_back(static_cast<char>(proto::kComQuery));
+    payload += "IF MASTER_GTID_WAIT('" + pos + "', " + std::to_string(wait_ms / 1000) + "." +
+               std::to_string(1000 + wait_ms % 1000).substr(1) +
+               ") <> 0 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'sluice: replica behind'; END IF";
+  } else if (conn_->multi_statements != multi_statements_) {
     payload.push_back(static_cast<char>(proto::kComSetOption));
     proto::put_int2(payload, multi_statements_ ? 0 : 1);
   } else if (conn_->autocommit != autocommit_ || !(conn_->vars == vars_) || needs_last_insert_id()) {
@@ -207,7 +343,12 @@ void Session::relay_backend(std::string_view data) {
     return;
   }
   out_.clear();
+  bool forwarded_before = scan_.forwarded_any();
   size_t used = scan_.feed(data, out_);
+  if (state_ == State::kRelaying && scan_.done() && scan_.error() && !forwarded_before && used == data.size() &&
+      !scan_.protocol_error() && retry_read_only_write()) {
+    return;
+  }
   if (!out_.empty() && !write_client(out_)) {
     close("client write error");
     return;
@@ -224,6 +365,19 @@ void Session::relay_backend(std::string_view data) {
   }
   if (!scan_.done()) return;
   if (state_ == State::kSyncing) {
+    if (gtid_wait_) {
+      gtid_wait_ = false;
+      if (scan_.error()) {
+        // The replica did not catch up in time: the writer answers this read.
+        worker_.stats.consistency_reads_on_writer.add();
+        release_backend();
+        target_hg_ = writer_hg();
+        checkout();
+        return;
+      }
+      sync_next();
+      return;
+    }
     if (scan_.error()) {
       if (pins_ == 0 && !in_txn_) release_backend();
       fail_command(scan_.error_code(), scan_.error_state(), scan_.error_message());
@@ -276,7 +430,7 @@ void Session::backend_lost(const char* what) {
   bool nothing_sent = state_ == State::kSyncing || (state_ == State::kRelaying && !scan_.forwarded_any());
   bool safe = nothing_sent && pins_ == 0 && !in_txn_ && (state_ == State::kSyncing || cls_.route == Route::Read);
   drop_backend(CloseReason::kServerDown);
-  if (s != nullptr) s->mark_down(now_ms(), worker_.runtime().config().monitor.down_retry_ms);
+  if (s != nullptr) s->mark_down(now_ms(), worker_.table().config->monitor.down_retry_ms);
   if (safe && s != nullptr) {
     tried_.push_back(s);
     if (tried_.size() < kMaxAttempts) {
@@ -289,6 +443,12 @@ void Session::backend_lost(const char* what) {
   in_txn_ = false;
   fail_command(2013, "HY000",
                std::string("Lost connection to backend server ") + (s ? s->name : "?") + " during query");
+}
+
+void Session::abort_on_server(Server* s) {
+  if (conn_ == nullptr || &conn_->server() != s) return;
+  if (state_ != State::kSyncing && state_ != State::kRelaying) return;
+  backend_lost("shunned by the monitor (checks failing)");
 }
 
 void Session::release_backend() {

@@ -21,7 +21,6 @@ void Session::dispatch() {
   info_->note_command(cmd_type_, schema_,
                       cmd_type_ == proto::kComQuery ? std::string_view(payload).substr(1) : std::string_view(),
                       now_ns());
-  Topology& topo = worker_.runtime().topology();
   switch (cmd_type_) {
     case proto::kComQuit:
       close("COM_QUIT");
@@ -85,7 +84,7 @@ void Session::dispatch() {
   }
   tried_.clear();
   cmd_start_ns_ = now_ns();
-  Hostgroup* hg = &topo.writer();
+  uint32_t hg = writer_hg();
   ResponseScanner::Kind kind = ResponseScanner::Kind::kSingle;
   if (cmd_type_ == proto::kComQuery) {
     std::string_view sql = std::string_view(cmd_payload_).substr(1);
@@ -96,13 +95,13 @@ void Session::dispatch() {
     pin_before(sql);
     RouteDecision d = decide_route(cls_, SessionView{autocommit_, in_txn_, pins_ != 0});
     route_read_ = d.read;
-    hg = d.read ? &topo.reader() : &topo.writer();
+    hg = d.read ? reader_hg() : writer_hg();
     kind = ResponseScanner::Kind::kQuery;
   } else if (cmd_type_ == proto::kComFieldList) {
     cls_ = Classification{Route::Read, 0};
     release_unneeded_hold();
     route_read_ = autocommit_ && !in_txn_ && pins_ == 0;
-    hg = route_read_ ? &topo.reader() : &topo.writer();
+    hg = route_read_ ? reader_hg() : writer_hg();
     kind = ResponseScanner::Kind::kFieldList;
   } else {
     cls_ = Classification{Route::Write, 0};
@@ -112,9 +111,17 @@ void Session::dispatch() {
   run_on_backend(hg, kind);
 }
 
-void Session::run_on_backend(Hostgroup* hg, ResponseScanner::Kind kind) {
+uint32_t Session::writer_hg() {
+  const RoutingTable& t = worker_.table();
+  return user_ != nullptr && user_->cfg.default_hostgroup ? *user_->cfg.default_hostgroup : t.writer_id();
+}
+
+uint32_t Session::reader_hg() { return worker_.table().reader_id(); }
+
+void Session::run_on_backend(uint32_t hg, ResponseScanner::Kind kind) {
   kind_ = kind;
-  target_ = hg;
+  gtid_wait_ = false;
+  target_hg_ = hg;
   if (conn_ != nullptr) {
     server_ = &conn_->server();
     sync_next();
@@ -145,6 +152,10 @@ void Session::finish_command() {
   }
   for (const auto& [name, value] : scan_.variables()) {
     if (name == "autocommit") continue;  // followed through status flags
+    if (name == "last_gtid") {
+      note_write_gtid(value);
+      continue;
+    }
     vars_.set(name, value);
     if (conn_ != nullptr) conn_->vars.set(name, value);
   }
@@ -176,7 +187,7 @@ void Session::record_statement(bool ok) {
   if (login_pending_) return;
   WorkerStats& st = worker_.stats;
   auto route = static_cast<size_t>(route_read_ ? RouteKind::kRead : RouteKind::kWrite);
-  bool on_writer = server_ == nullptr || server_->cfg.hostgroup == worker_.runtime().topology().writer().id;
+  bool on_writer = server_ == nullptr || server_->hostgroup.load(std::memory_order_relaxed) == worker_.table().writer_id();
   st.queries[route][static_cast<size_t>(on_writer ? TargetGroup::kWriter : TargetGroup::kReader)].add();
   int64_t latency = now_ns() - cmd_start_ns_;
   st.latency[route].observe(latency);
@@ -200,6 +211,8 @@ void Session::trim_buffers() {
 
 void Session::fail_command(uint16_t code, std::string_view state, const std::string& msg) {
   LOG_DEBUG("session %u: %s", conn_id_, msg.c_str());
+  writer_wait_until_ = 0;
+  gtid_wait_ = false;
   info_->running_on.store(nullptr, std::memory_order_relaxed);
   info_->note_idle(schema_, now_ns());
   forced_server_ = nullptr;

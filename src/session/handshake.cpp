@@ -26,11 +26,11 @@ constexpr uint32_t kServerCaps =
 void Session::send_greeting() {
   salt_ = auth::random_salt();
   proto::HandshakeV10 h;
-  h.server_version = worker_.runtime().config().frontend.server_version;
+  h.server_version = worker_.table().config->frontend.server_version;
   h.connection_id = conn_id_;
   h.salt = salt_;
   h.capabilities = kServerCaps;
-  h.auth_plugin = worker_.runtime().config().frontend.default_auth;
+  h.auth_plugin = worker_.table().config->frontend.default_auth;
   send_packet(0, proto::handshake_payload(h));
   state_ = State::kGreeting;
 }
@@ -49,7 +49,8 @@ void Session::on_handshake_response(std::string_view payload, uint8_t seq) {
   vars_.set_charset(charset_);
   multi_statements_ = (caps_ & proto::kMultiStatements) != 0;
   sent_password_ = !resp->auth_response.empty();
-  user_ = worker_.runtime().topology().find_user(resp->user);
+  user_ = worker_.table().find_user(resp->user);
+  if (user_ != nullptr && !user_->cfg.active) user_ = nullptr;
   backend_id_.user = resp->user;  // kept for the error message until auth succeeds
   if (user_ == nullptr) {
     deny_access(next);
@@ -108,7 +109,7 @@ void Session::auth_done(bool ok, uint8_t seq, bool sha2_fast) {
     return;
   }
   uint32_t cap = user_->cfg.max_connections;
-  uint32_t now = user_->connections.fetch_add(1, std::memory_order_relaxed) + 1;
+  uint32_t now = user_->connections->fetch_add(1, std::memory_order_relaxed) + 1;
   counted_user_ = true;
   if (cap != 0 && now > cap) {
     worker_.stats.client_connections[static_cast<size_t>(ClientResult::kDenied)].add();
@@ -122,7 +123,8 @@ void Session::auth_done(bool ok, uint8_t seq, bool sha2_fast) {
     // caching_sha2_password: "fast auth succeeded", then the OK.
     send_packet(seq++, std::string_view("\x01\x03", 2));
   }
-  info_->user.store(user_, std::memory_order_relaxed);
+  // The per-username counter outlives table swaps: it identifies the user for KILL.
+  info_->user.store(user_->connections.get(), std::memory_order_relaxed);
   info_->note_login(user_->cfg.username, schema_, now_ns());
   backend_id_.user = user_->cfg.backend_username;
   backend_id_.password = user_->cfg.backend_password;
@@ -167,12 +169,13 @@ void Session::on_change_user(std::string_view payload) {
     if (cs != 0) charset_ = static_cast<uint8_t>(cs);
   }
   std::string plugin(r.remaining() > 0 && (caps_ & proto::kPluginAuth) ? r.null_str() : std::string_view());
-  if (counted_user_ && user_ != nullptr) user_->connections.fetch_sub(1, std::memory_order_relaxed);
+  if (counted_user_ && user_ != nullptr) user_->connections->fetch_sub(1, std::memory_order_relaxed);
   counted_user_ = false;
   reset_session();
   backend_id_.user = user;
   sent_password_ = !response.empty();
-  user_ = r.ok ? worker_.runtime().topology().find_user(user) : nullptr;
+  user_ = r.ok ? worker_.table().find_user(user) : nullptr;
+  if (user_ != nullptr && !user_->cfg.active) user_ = nullptr;
   if (user_ == nullptr) {
     deny_access(1);
     return;
@@ -193,7 +196,7 @@ void Session::check_login_schema(uint8_t seq) {
   cmd_type_ = proto::kComInitDb;
   cls_ = Classification{Route::Write, 0};
   tried_.clear();
-  run_on_backend(&worker_.runtime().topology().writer(), ResponseScanner::Kind::kSingle);
+  run_on_backend(writer_hg(), ResponseScanner::Kind::kSingle);
 }
 
 // After the login check: true if the session may go on (the OK or the error was sent).

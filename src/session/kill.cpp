@@ -67,7 +67,7 @@ void Session::kill_session(uint32_t id, bool query_only) {
     send_error(1, 1094, "HY000", "Unknown thread id: " + std::to_string(id));
     return;
   }
-  if (target->user.load(std::memory_order_relaxed) != user_) {
+  if (target->user.load(std::memory_order_relaxed) != user_->connections.get()) {
     send_error(1, 1095, "HY000", "You are not owner of thread " + std::to_string(id));
     return;
   }
@@ -93,9 +93,7 @@ void Session::kill_session(uint32_t id, bool query_only) {
   cmd_start_ns_ = now_ns();
   tried_.clear();
   forced_server_ = server;
-  Topology& topo = rt.topology();
-  run_on_backend(server->cfg.hostgroup == topo.writer().id ? &topo.writer() : &topo.reader(),
-                 ResponseScanner::Kind::kQuery);
+  run_on_backend(server->hostgroup.load(std::memory_order_relaxed), ResponseScanner::Kind::kQuery);
 }
 
 }  // namespace sluice

@@ -33,7 +33,7 @@ Session::~Session() {
 }
 
 void Session::start() {
-  const auto& fe = worker_.runtime().config().frontend;
+  const auto& fe = worker_.table().config->frontend;
   if (worker_.runtime().client_connections.load() > fe.max_client_connections) {
     worker_.stats.client_connections[static_cast<size_t>(ClientResult::kDenied)].add();
     send_error(0, 1040, "08004", "Too many connections");
@@ -75,7 +75,7 @@ bool Session::take_packet(std::string& raw, std::string& payload, uint8_t& seq) 
     auto* h = reinterpret_cast<const unsigned char*>(in_.data() + end);
     uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16);
     end += 4 + len;
-    if (end > worker_.runtime().config().frontend.max_packet_size + size_t{1024}) {
+    if (end > worker_.table().config->frontend.max_packet_size + size_t{1024}) {
       send_error(static_cast<uint8_t>(in_[3] + 1), 1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
       close("oversize packet");
       return false;
@@ -172,7 +172,7 @@ void Session::close(const char* why) {
     if (clean) release_backend();
     else drop_backend(CloseReason::kError);
   }
-  if (counted_user_ && user_ != nullptr) user_->connections.fetch_sub(1, std::memory_order_relaxed);
+  if (counted_user_ && user_ != nullptr) user_->connections->fetch_sub(1, std::memory_order_relaxed);
   int fd = client_.fd();
   client_.detach([this, fd] {
     ::close(fd);

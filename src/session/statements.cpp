@@ -28,7 +28,7 @@ bool Session::dispatch_statement() {
     cmd_start_ns_ = now_ns();
     route_read_ = false;
     prepared_columns_.clear();
-    run_on_backend(&worker_.runtime().topology().writer(), ResponseScanner::Kind::kPrepare);
+    run_on_backend(writer_hg(), ResponseScanner::Kind::kPrepare);
     return true;
   }
   proto::Reader r(std::string_view(cmd_payload_).substr(1));
@@ -63,7 +63,7 @@ bool Session::dispatch_statement() {
   auto kind = type == proto::kComStmtExecute ? ResponseScanner::Kind::kExecute
               : type == proto::kComStmtFetch ? ResponseScanner::Kind::kFetch
                                              : ResponseScanner::Kind::kSingle;
-  run_on_backend(&worker_.runtime().topology().writer(), kind);
+  run_on_backend(writer_hg(), kind);
   return true;
 }
 

@@ -16,6 +16,11 @@ void Worker::remove_waiter(uint64_t token) { waiters_.erase(token); }
 
 void Worker::checkin(BackendConn* c) {
   Server& s = c->server();
+  if (s.draining()) {  // offline, removed or shunned: do not pool it again
+    bool shunned = s.health.load(std::memory_order_relaxed) == HealthState::kShunned;
+    discard(c, shunned ? CloseReason::kServerDown : CloseReason::kOffline);
+    return;
+  }
   c->refresh_identity();
   auto r = s.pool.release(c, id_, now_ms(), now_ns());
   if (r.close) {
@@ -89,23 +94,24 @@ void Worker::kick(Server& s, int worker) {
 // min_idle: worker 0 keeps each server's pool warm, logging in as the first configured
 // user (a pool is shared by every user, and warm connections must be someone's).
 void Worker::warm_pools() {
-  const auto& users = rt_.config().users;
+  const auto& users = table().config->users;
   if (id_ != 0 || users.empty()) return;
   BackendIdentity id{users.front().backend_username, users.front().backend_password, false};
   int64_t now = now_ms();
-  for (const auto& sp : rt_.topology().servers()) {
+  for (Server* sp : rt_.topology().servers()) {
     Server& s = *sp;
-    if (s.cfg.pool.min_idle == 0 || !s.usable(now)) continue;
-    while (s.pool.reserve_warm(s.cfg.pool.min_idle)) {
+    uint32_t min_idle = s.min_idle.load(std::memory_order_relaxed);
+    if (min_idle == 0 || !s.usable(now)) continue;
+    while (s.pool.reserve_warm(min_idle)) {
       auto* c = new BackendConn(s, id);
-      c->connect(*this, s.cfg.pool.connect_timeout_ms, [this, c, &s](bool ok, unsigned, const std::string& msg) {
+      c->connect(*this, s.connect_timeout_ms.load(std::memory_order_relaxed), [this, c, &s](bool ok, unsigned, const std::string& msg) {
         s.pool.connect_result(ok);
         if (ok) {
           checkin(c);
           return;
         }
         LOG_WARN("warming %s: %s", s.name.c_str(), msg.c_str());
-        s.mark_down(now_ms(), rt_.config().monitor.down_retry_ms);
+        s.mark_down(now_ms(), table().config->monitor.down_retry_ms);
         c->close();
         release_slot(s, CloseReason::kCount);
       });
@@ -114,7 +120,7 @@ void Worker::warm_pools() {
 }
 
 void Worker::close_idle_connections() {
-  for (const auto& sp : rt_.topology().servers()) {
+  for (Server* sp : rt_.topology().servers()) {
     for (PooledConn* pc : sp->pool.drain_idle(id_)) static_cast<BackendConn*>(pc)->close();
   }
 }
@@ -122,9 +128,16 @@ void Worker::close_idle_connections() {
 void Worker::reap_idle() {
   warm_pools();
   int64_t now = now_ms();
-  for (const auto& sp : rt_.topology().servers()) {
+  for (Server* sp : rt_.topology().servers()) {
     Server& s = *sp;
-    for (auto [pc, why] : s.pool.expire_idle(id_, now, s.cfg.pool.idle_timeout_ms)) {
+    if (s.draining()) {
+      bool shunned = s.health.load(std::memory_order_relaxed) == HealthState::kShunned;
+      for (PooledConn* pc : s.pool.drain_idle(id_, shunned ? CloseReason::kServerDown : CloseReason::kOffline)) {
+        static_cast<BackendConn*>(pc)->close();
+      }
+      continue;
+    }
+    for (auto [pc, why] : s.pool.expire_idle(id_, now, s.idle_timeout_ms.load(std::memory_order_relaxed))) {
       auto* c = static_cast<BackendConn*>(pc);
       LOG_DEBUG("closing idle connection to %s: %s", s.name.c_str(), close_reason_name(why));
       c->close();

@@ -59,4 +59,12 @@ SessionInfo::Text SessionInfo::text() const {
   return text_;
 }
 
+std::vector<std::pair<uint32_t, std::shared_ptr<SessionInfo>>> SessionRegistry::on_worker(int worker) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<uint32_t, std::shared_ptr<SessionInfo>>> out;
+  for (const auto& [id, info] : by_id_)
+    if (info->worker == worker) out.emplace_back(id, info);
+  return out;
+}
+
 }  // namespace sluice

@@ -14,6 +14,7 @@
 #include "sluice/log.h"
 #include "sluice/runtime.h"
 #include "sluice/session.h"
+#include "sluice/topology.h"
 
 namespace sluice {
 
@@ -23,6 +24,15 @@ Worker::Worker(Runtime& rt, int id) : rt_(rt), id_(id), scratch_(new char[kScrat
   async_.data = this;
   uv_timer_init(&loop_, &reaper_);
   reaper_.data = this;
+}
+
+const RoutingTable& Worker::table() {
+  Topology& topo = rt_.topology();
+  if (topo.version() != table_version_) {
+    table_ = topo.table();
+    table_version_ = table_->version;
+  }
+  return *table_;
 }
 
 Worker::~Worker() {

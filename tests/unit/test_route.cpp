@@ -17,7 +17,6 @@ using sluice::decide_route;
 using sluice::Hostgroup;
 using sluice::Route;
 using sluice::Server;
-using sluice::ServerConfig;
 using sluice::SessionView;
 
 namespace {
@@ -91,12 +90,9 @@ struct Group {
   std::vector<std::unique_ptr<Server>> owned;
   Hostgroup hg;
   Server* add(uint32_t weight) {
-    ServerConfig c;
-    c.hostgroup = 20;
-    c.host = "replica" + std::to_string(owned.size() + 1);
-    c.port = 3306;
-    c.weight = weight;
-    owned.push_back(std::make_unique<Server>(c, 1));
+    owned.push_back(std::make_unique<Server>("replica" + std::to_string(owned.size() + 1), 3306,
+                                             sluice::PoolLimits{}, 1));
+    owned.back()->weight = weight;
     hg.servers.push_back(owned.back().get());
     return owned.back().get();
   }

@@ -436,3 +436,55 @@ def test_loaded_rule_overrides_the_split(own):
     h.query(c, "LOAD MYSQL QUERY RULES TO RUNTIME")
     h.wait_for(lambda: h.scalar(client, probe) in REPLICA_PORTS, 10, what="the probe back on a replica")
     client.close()
+
+
+# ---------------------------------------------------------------------------------------
+# LOAD ... TO RUNTIME under load
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.sysbench
+def test_load_to_runtime_under_sysbench_causes_no_client_errors(own):
+    import shutil
+    import subprocess
+    from test_sysbench import SECONDS, THREADS, _deadlocks, _stat, _sysbench
+    if shutil.which("sysbench") is None:
+        pytest.fail("sysbench is not installed", pytrace=False)
+    s, c = own
+    for action in ("cleanup", "prepare"):
+        cp = _sysbench(PRIMARY_PORT, action)
+        assert cp.returncode == 0, cp.stdout + cp.stderr
+    h.wait_replicas_caught_up(timeout=120)
+    deadlocks_before = _deadlocks()
+    bench = subprocess.Popen(
+        ["sysbench", "oltp_read_write", "--db-driver=mysql", "--db-ps-mode=disable", f"--mysql-host={HOST}",
+         f"--mysql-port={s.port}", f"--mysql-user={h.APP_USER}", f"--mysql-password={h.APP_PASSWORD}",
+         f"--mysql-db={DB}", "--tables=2", "--table-size=10000", f"--threads={THREADS}", f"--time={SECONDS}",
+         "--report-interval=0", "--rand-type=uniform", "run"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    loads = 0
+    try:
+        deadline = time.monotonic() + SECONDS - 2
+        while time.monotonic() < deadline:
+            # Rules on and off, server weights and pool limits changed: each a new table swap.
+            h.query(c, "REPLACE INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) "
+                       f"VALUES (1, {loads % 2}, '^SELECT.*FOR UPDATE$', 10, 1)")
+            h.query(c, "LOAD MYSQL QUERY RULES TO RUNTIME")
+            h.query(c, f"UPDATE mysql_servers SET weight = {1 + loads % 3}, max_connections = {48 + loads % 16} "
+                       f"WHERE hostgroup_id = {READER_HG}")
+            h.query(c, "LOAD MYSQL SERVERS TO RUNTIME")
+            h.query(c, "LOAD MYSQL USERS TO RUNTIME")
+            loads += 3
+            time.sleep(0.3)
+        out, _ = bench.communicate(timeout=SECONDS + 120)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+            bench.wait()
+    deadlocks = _deadlocks() - deadlocks_before
+    assert bench.returncode == 0, out[-4000:]
+    errors, reconnects = _stat(out, "ignored errors"), _stat(out, "reconnects")
+    summary = f"{loads} LOADs during {SECONDS}s of sysbench: errors={errors} reconnects={reconnects} deadlocks={deadlocks}"
+    print(summary)
+    assert loads >= 10, summary
+    assert reconnects == 0, summary
+    assert errors <= deadlocks, f"{summary}\n{out[-3000:]}"

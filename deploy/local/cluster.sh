@@ -5,6 +5,18 @@
 #   deploy/local/cluster.sh down   [--base DIR] [--wipe]
 #   deploy/local/cluster.sh status [--base DIR] [--port-base N]
 #
+# Fault injection (NAME: primary, replica1, replica2, or a server's port; same --base and
+# --port-base options):
+#   deploy/local/cluster.sh kill NAME          kill -9, wait until it is gone (datadir kept)
+#   deploy/local/cluster.sh start NAME         start it again with the same defaults file
+#   deploy/local/cluster.sh freeze NAME        SIGSTOP (a hang, not a crash)
+#   deploy/local/cluster.sh thaw NAME          SIGCONT
+#   deploy/local/cluster.sh stop-replication NAME [--sql-thread]
+#   deploy/local/cluster.sh start-replication NAME
+#   deploy/local/cluster.sh delay NAME SECONDS (CHANGE MASTER TO MASTER_DELAY=SECONDS)
+#   deploy/local/cluster.sh promote NAME       make NAME the writer, everyone else follows it
+#   deploy/local/cluster.sh restore            back to the original topology
+#
 # Servers: primary on N (default 13306), replica1 on N+1, replica2 on N+2, server_id = port.
 # Without --port-base, an existing DIR keeps the ports it was created with.
 # Everything lives under DIR (default <repo>/run/cluster): DIR/<name>/{my.cnf,data/,tmp/,
@@ -23,6 +35,24 @@
 #         on both replicas. Safe to run on a running cluster.
 # down    TERM by pid file, KILL after a timeout. Keeps datadirs unless --wipe.
 # status  one line per server; exit 0 when all are up and replicating, 3 otherwise.
+#
+# The writer is `primary` until `promote` makes another server the writer; the choice is
+# kept in DIR/.writer, so a restarted server comes back read-only unless it is the writer
+# (my.cnf is rewritten on every start). Commands that leave replication running normally
+# (start, start-replication, delay 0, promote, restore, and up) wait until each server
+# concerned has applied what the writer had binlogged when they began. Events print
+# `<event>_at=<unix time>` lines on stdout (killed_at, started_at, frozen_at, thawed_at,
+# writable_at) for tests that measure recovery.
+# promote NAME: every other server read_only=1; NAME catches up with the old writer
+#         (MASTER_GTID_WAIT); NAME: STOP SLAVE, RESET SLAVE ALL, read_only=0; every other
+#         server (the old writer too) replicates from NAME with MASTER_USE_GTID=slave_pos,
+#         its gtid_slave_pos set to its own gtid_binlog_pos first (log_slave_updates is on
+#         everywhere, so a server's binlog holds everything it applied); then the marker row
+#         is written on NAME and awaited on the others.
+# restore thaws every server, starts the ones that are down, then `promote primary` (only
+#         the servers not already following the writer normally are touched; MASTER_DELAY
+#         is reset to 0, stopped threads are started). `up` does the same on a promoted
+#         cluster.
 #
 # Environment: SLUICE_CLUSTER_START_TIMEOUT (s, default 120), SLUICE_CLUSTER_STOP_TIMEOUT
 # (s, default 30), SLUICE_CLUSTER_REPL_TIMEOUT (s, default 60).
@@ -47,19 +77,24 @@ die() { printf 'cluster: error: %s\n' "$*" >&2; exit 1; }
 # ---------------------------------------------------------------- arguments
 CMD=""
 BASE=""
+ARGS=()
+SQL_THREAD_ONLY=0
 PORT_BASE=13306
 PORT_BASE_SET=0
 WIPE=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    up|down|status) [ -z "$CMD" ] || die "only one command, got '$CMD' and '$1'"; CMD=$1 ;;
+    up|down|status|kill|start|freeze|thaw|stop-replication|start-replication|delay|promote|restore)
+      if [ -z "$CMD" ]; then CMD=$1; else ARGS+=("$1"); fi ;;
     --base) [ $# -ge 2 ] || die "--base needs a directory"; BASE=$2; shift ;;
     --base=*) BASE=${1#--base=} ;;
     --port-base) [ $# -ge 2 ] || die "--port-base needs a number"; PORT_BASE=$2; PORT_BASE_SET=1; shift ;;
     --port-base=*) PORT_BASE=${1#--port-base=}; PORT_BASE_SET=1 ;;
     --wipe) WIPE=1 ;;
+    --sql-thread) SQL_THREAD_ONLY=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument '$1'" ;;
+    -*) usage >&2; die "unknown argument '$1'" ;;
+    *) [ -n "$CMD" ] || { usage >&2; die "unknown command '$1'"; }; ARGS+=("$1") ;;
   esac
   shift
 done
@@ -67,6 +102,13 @@ done
 [[ "$PORT_BASE" =~ ^[0-9]+$ ]] && [ "$PORT_BASE" -ge 1024 ] && [ "$PORT_BASE" -le 65533 ] ||
   die "--port-base must be a number between 1024 and 65533, got '$PORT_BASE'"
 [ "$WIPE" = 0 ] || [ "$CMD" = down ] || die "--wipe only goes with 'down'"
+[ "$SQL_THREAD_ONLY" = 0 ] || [ "$CMD" = stop-replication ] || die "--sql-thread only goes with 'stop-replication'"
+case "$CMD" in
+  up|down|status|restore) want_args=0 ;;
+  delay) want_args=2 ;;
+  *) want_args=1 ;;
+esac
+[ ${#ARGS[@]} -eq $want_args ] || die "'$CMD' takes $want_args argument(s), got ${#ARGS[@]}: ${ARGS[*]:-none}"
 [ -n "$BASE" ] || BASE="$SLUICE_ROOT/run/cluster"
 [ "$BASE" != / ] || die "refusing to use / as the cluster directory"
 
@@ -102,6 +144,22 @@ sock_of() {
     s="/tmp/sluice-$(printf '%s' "$BASE" | cksum | cut -d' ' -f1)-$1.sock"
   fi
   echo "$s"
+}
+
+# The server that takes writes: `primary` unless `promote` chose another (DIR/.writer).
+writer_name() {
+  local w=""
+  { read -r w <"$BASE/.writer"; } 2>/dev/null || true
+  if [ -n "$w" ] && [ -n "$(idx_of "$w")" ]; then echo "$w"; else echo primary; fi
+}
+
+# NAME from a name or a port of this cluster (dies otherwise).
+resolve_name() {
+  local a=$1 n
+  for n in "${NAMES[@]}"; do
+    if [ "$a" = "$n" ] || [ "$a" = "$(port_of "$n")" ]; then echo "$n"; return 0; fi
+  done
+  die "unknown server '$a' (expected one of ${NAMES[*]} or ports $(port_of primary)-$(port_of replica2))"
 }
 
 # Port recorded in an existing my.cnf (the one a running server was started with).
@@ -230,7 +288,7 @@ innodb_buffer_pool_load_at_startup=OFF
 sync_binlog=0
 performance_schema=OFF
 EOF
-    if [ "$name" != primary ]; then
+    if [ "$name" != "$(writer_name)" ]; then
       echo "read_only=1"
     fi
   } >"$(cnf_of "$name").tmp"
@@ -370,12 +428,15 @@ setup_replica() {
   sql "$name" "START SLAVE" >/dev/null 2>&1 || true   # a note when already running
 }
 
-check_replication() {
-  local token name got deadline left=()
+check_replication() { # a marker row written on the writer reaches every other server
+  local token name got deadline left=() writer
+  writer=$(writer_name)
   token="$(date +%s%N)-$$"
-  sql primary "REPLACE INTO sluice_cluster.marker (id, token) VALUES (1, '$token')" ||
-    fail_server primary "writing the replication marker row failed"
-  left=("${NAMES[@]:1}")
+  sql "$writer" "REPLACE INTO sluice_cluster.marker (id, token) VALUES (1, '$token')" ||
+    fail_server "$writer" "writing the replication marker row failed"
+  for name in "${NAMES[@]}"; do
+    [ "$name" = "$writer" ] || left+=("$name")
+  done
   deadline=$((SECONDS + REPL_TIMEOUT))
   while [ ${#left[@]} -gt 0 ]; do
     local still=()
@@ -410,6 +471,7 @@ cmd_up() {
       cport=$(cnf_port "$name")
       [ "$cport" = "$port" ] ||
         die "$name is already running (pid $pid) on port $cport, not $port: run '$0 down --base $BASE' first"
+      kill -CONT "$pid" 2>/dev/null || true   # in case a test left it stopped (SIGSTOP)
       msg "$name: already running (pid $pid, port $port)"
     else
       listener=$(port_listener "$port")
@@ -425,6 +487,10 @@ $listener"
   fi
   for name in "${NAMES[@]}"; do wait_up "$name"; done
   bootstrap_primary
+  if [ "$(writer_name)" != primary ]; then
+    msg "the cluster was promoted to $(writer_name): making primary the writer again"
+    promote_to primary
+  fi
   for name in "${NAMES[@]:1}"; do setup_replica "$name"; done
   check_replication
   msg "up in $((SECONDS - t0))s: primary 127.0.0.1:$(port_of primary), replicas" \
@@ -478,7 +544,7 @@ cmd_down() {
       rm -f "$(sock_of "$name")" "$(sock_of "$name").lock"
       rm -rf "${BASE:?}/$name"
     done
-    rm -f "$BASE/.bootstrapped" "$BASE/.lock"
+    rm -f "$BASE/.bootstrapped" "$BASE/.lock" "$BASE/.writer"
     rmdir "$BASE" 2>/dev/null || true
     msg "stopped and wiped $BASE"
   else
@@ -486,29 +552,253 @@ cmd_down() {
   fi
 }
 
+# ---------------------------------------------------------------- fault injection
+event() { printf '%s_at=%s\n' "$1" "$(date +%s.%N)"; }   # stdout, read by tests
+
+# Values of several SHOW SLAVE STATUS fields of NAME, one per line ('-' when empty).
+slave_fields() {
+  local name=$1 out f v
+  shift
+  out=$(mariadb --no-defaults --protocol=socket -S "$(sock_of "$name")" -u"$ADMIN_USER" \
+    --connect-timeout=5 -e 'SHOW SLAVE STATUS\G' 2>/dev/null) || true
+  for f in "$@"; do
+    v=$(printf '%s\n' "$out" | sed -n "s/^ *$f: //p" | head -n1)
+    echo "${v:--}"
+  done
+}
+
+# True when NAME replicates from SOURCE normally: GTID slave_pos, no delay, both threads on.
+is_following() {
+  local f
+  mapfile -t f < <(slave_fields "$1" Master_Port Using_Gtid SQL_Delay Slave_IO_Running Slave_SQL_Running)
+  [ "${f[0]}" = "$(port_of "$2")" ] && [ "${f[1]}" = Slave_Pos ] && [ "${f[2]}" = 0 ] &&
+    [ "${f[3]}" = Yes ] && [ "${f[4]}" = Yes ]
+}
+
+repl_fail() { # repl_fail NAME MESSAGE : replication did not do what we waited for
+  local name=$1 f
+  mapfile -t f < <(slave_fields "$name" Slave_IO_Running Slave_SQL_Running Last_IO_Error Last_SQL_Error)
+  printf 'cluster: error: %s: %s (io=%s sql=%s)\n  Last_IO_Error: %s\n  Last_SQL_Error: %s\n' \
+    "$name" "$2" "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}" >&2
+  log_tail "$name"
+  exit 1
+}
+
+# Points NAME at SOURCE (GTID slave_pos, no delay) and starts both threads. It continues from
+# what it has itself applied: log_slave_updates is on everywhere, so gtid_binlog_pos holds
+# everything it replicated and everything written on it while it was the writer.
+replicate_from() {
+  local name=$1 src=$2
+  msg "$name: replicating from $src (127.0.0.1:$(port_of "$src"), GTID slave_pos)"
+  sql "$name" "
+    STOP SLAVE;
+    SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos;
+    CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$(port_of "$src"),
+      MASTER_USER='repl', MASTER_PASSWORD='repl',
+      MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_DELAY=0;
+    START SLAVE;" >/dev/null || fail_server "$name" "CHANGE MASTER TO $src failed"
+}
+
+wait_threads() { # both replication threads of NAME running
+  local name=$1 deadline f
+  deadline=$((SECONDS + REPL_TIMEOUT))
+  while :; do
+    mapfile -t f < <(slave_fields "$name" Slave_IO_Running Slave_SQL_Running)
+    [ "${f[0]}" = Yes ] && [ "${f[1]}" = Yes ] && return 0
+    [ $SECONDS -lt $deadline ] || repl_fail "$name" "replication threads not running after ${REPL_TIMEOUT}s"
+    sleep 0.1
+  done
+}
+
+# Threads running, then MASTER_GTID_WAIT for POS (default: the writer's gtid_binlog_pos now).
+catch_up() {
+  local name=$1 pos=${2-} r
+  [ -n "$pos" ] || pos=$(sql "$(writer_name)" "SELECT @@GLOBAL.gtid_binlog_pos") ||
+    fail_server "$(writer_name)" "reading gtid_binlog_pos failed"
+  wait_threads "$name"
+  [ -n "$pos" ] || return 0
+  r=$(sql "$name" "SELECT MASTER_GTID_WAIT('$pos', $REPL_TIMEOUT)") || r=error
+  [ "$r" = 0 ] || repl_fail "$name" "did not reach GTID position $pos within ${REPL_TIMEOUT}s"
+}
+
+running_pid() { find_pid "$1" || die "$1 is not running"; }
+
+cmd_kill() {
+  local name pid deadline
+  name=$(resolve_name "${ARGS[0]}")
+  pid=$(running_pid "$name")
+  kill -KILL "$pid"
+  event killed
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  while is_ours "$pid" "$name"; do
+    [ $SECONDS -lt $deadline ] || die "$name: pid $pid still alive ${STOP_TIMEOUT}s after SIGKILL"
+    sleep 0.05
+  done
+  rm -f "$(pidfile_of "$name")"
+  msg "$name: killed (pid $pid), datadir kept"
+}
+
+# Starts NAME if it is down (same defaults file; read_only unless it is the writer), then
+# waits until it answers and, unless it is the writer, until it has caught up.
+start_one() {
+  local name=$1 pid listener
+  if pid=$(find_pid "$name"); then
+    kill -CONT "$pid" 2>/dev/null || true
+    msg "$name: already running (pid $pid)"
+  else
+    [ -d "$(data_of "$name")/mysql" ] || die "$name has no datadir: run '$0 up' first"
+    listener=$(port_listener "$(port_of "$name")")
+    [ -z "$listener" ] || die "$name: port $(port_of "$name") is in use by another process:
+$listener"
+    start_server "$name"
+    wait_up "$name"
+    event started
+  fi
+}
+
+cmd_start() {
+  local name
+  name=$(resolve_name "${ARGS[0]}")
+  start_one "$name"
+  if [ "$name" != "$(writer_name)" ]; then
+    sql "$name" "START SLAVE" >/dev/null 2>&1 || true   # a note when already running
+    catch_up "$name"
+    event caught_up
+  fi
+}
+
+cmd_freeze() {
+  local name pid
+  name=$(resolve_name "${ARGS[0]}")
+  pid=$(running_pid "$name")
+  kill -STOP "$pid"
+  event frozen
+  msg "$name: SIGSTOP sent to pid $pid ('$0 thaw $name' resumes it)"
+}
+
+cmd_thaw() {
+  local name pid
+  name=$(resolve_name "${ARGS[0]}")
+  pid=$(running_pid "$name")
+  kill -CONT "$pid"
+  event thawed
+  msg "$name: SIGCONT sent to pid $pid"
+}
+
+cmd_stop_replication() {
+  local name what=""
+  name=$(resolve_name "${ARGS[0]}")
+  [ "$name" != "$(writer_name)" ] || die "$name is the writer: it does not replicate"
+  running_pid "$name" >/dev/null
+  [ "$SQL_THREAD_ONLY" = 1 ] && what=" SQL_THREAD"
+  sql "$name" "STOP SLAVE$what" >/dev/null || fail_server "$name" "STOP SLAVE$what failed"
+  event replication_stopped
+  msg "$name: STOP SLAVE$what"
+}
+
+cmd_start_replication() {
+  local name
+  name=$(resolve_name "${ARGS[0]}")
+  [ "$name" != "$(writer_name)" ] || die "$name is the writer: it does not replicate"
+  running_pid "$name" >/dev/null
+  sql "$name" "START SLAVE" >/dev/null || fail_server "$name" "START SLAVE failed"
+  event replication_started
+  catch_up "$name"
+  event caught_up
+}
+
+cmd_delay() {
+  local name secs=${ARGS[1]}
+  name=$(resolve_name "${ARGS[0]}")
+  [[ "$secs" =~ ^[0-9]+$ ]] || die "delay: SECONDS must be a whole number, got '$secs'"
+  [ "$name" != "$(writer_name)" ] || die "$name is the writer: it does not replicate"
+  running_pid "$name" >/dev/null
+  sql "$name" "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=$secs; START SLAVE" >/dev/null ||
+    fail_server "$name" "CHANGE MASTER TO MASTER_DELAY=$secs failed"
+  event delay_set
+  msg "$name: MASTER_DELAY=$secs"
+  if [ "$secs" = 0 ]; then
+    catch_up "$name"
+    event caught_up
+  else
+    wait_threads "$name"
+  fi
+}
+
+# Makes NEW the writer; see the header for the steps.
+promote_to() {
+  local new=$1 old n pos
+  old=$(writer_name)
+  for n in "${NAMES[@]}"; do
+    find_pid "$n" >/dev/null || die "$n is not running: promotion needs every server up ('$0 start $n')"
+  done
+  for n in "${NAMES[@]}"; do
+    [ "$n" = "$new" ] && continue
+    sql "$n" "SET GLOBAL read_only=1" >/dev/null || fail_server "$n" "SET GLOBAL read_only=1 failed"
+  done
+  if [ "$old" != "$new" ]; then
+    event old_writer_read_only
+    pos=$(sql "$old" "SELECT @@GLOBAL.gtid_binlog_pos") || fail_server "$old" "reading gtid_binlog_pos failed"
+    is_following "$new" "$old" || replicate_from "$new" "$old"
+    catch_up "$new" "$pos"
+  fi
+  sql "$new" "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=0" >/dev/null ||
+    fail_server "$new" "making it writable failed"
+  echo "$new" >"$BASE/.writer"
+  event writable
+  [ "$old" = "$new" ] || msg "$new: promoted, now the writer (127.0.0.1:$(port_of "$new")); $old is read-only"
+  for n in "${NAMES[@]}"; do
+    [ "$n" = "$new" ] && continue
+    is_following "$n" "$new" || replicate_from "$n" "$new"
+  done
+  check_replication
+}
+
+cmd_promote() {
+  promote_to "$(resolve_name "${ARGS[0]}")"
+}
+
+cmd_restore() {
+  local n pid t0=$SECONDS
+  for n in "${NAMES[@]}"; do
+    if pid=$(find_pid "$n"); then kill -CONT "$pid" 2>/dev/null || true; fi
+  done
+  for n in "${NAMES[@]}"; do start_one "$n"; done
+  promote_to primary
+  msg "restored in $((SECONDS - t0))s: primary 127.0.0.1:$(port_of primary) is the writer, replicas follow it"
+}
+
 # ---------------------------------------------------------------- status
 cmd_status() {
-  local name pid port state extra ok=1 ro io sq lag pos err
+  local name pid port state extra ok=1 ro io sq lag pos stat writer f
+  writer=$(writer_name)
   for name in "${NAMES[@]}"; do
     port=$(port_of "$name")
     extra=""
     if [ -d "$BASE" ] && pid=$(find_pid "$name"); then
       port=$(cnf_port "$name")   # the port it was started with
-      if ping_server "$name"; then
+      stat=""
+      { IFS= read -r stat <"/proc/$pid/stat"; } 2>/dev/null || true
+      stat=${stat##*) }
+      if [ "${stat:0:1}" = T ]; then
+        state=frozen   # SIGSTOP: asking it anything would hang
+        ok=0
+      elif ping_server "$name"; then
         state=up
         ro=$(sql "$name" "SELECT @@read_only" 2>/dev/null || echo '?')
         pos=$(sql "$name" "SELECT @@gtid_current_pos" 2>/dev/null || echo '?')
         extra="read_only=$ro gtid=${pos:--}"
-        if [ "$name" != primary ]; then
-          io=$(slave_field "$name" Slave_IO_Running)
-          sq=$(slave_field "$name" Slave_SQL_Running)
-          lag=$(slave_field "$name" Seconds_Behind_Master)
-          extra="$extra io=${io:--} sql=${sq:--} lag=${lag:--}"
-          err=$(slave_field "$name" Last_IO_Error)
-          [ -n "$err" ] && extra="$extra io_error=\"$err\""
-          err=$(slave_field "$name" Last_SQL_Error)
-          [ -n "$err" ] && extra="$extra sql_error=\"$err\""
-          [ "$io" = Yes ] && [ "$sq" = Yes ] || ok=0
+        if [ "$name" = "$writer" ]; then
+          extra="writer $extra"
+        else
+          mapfile -t f < <(slave_fields "$name" Slave_IO_Running Slave_SQL_Running \
+            Seconds_Behind_Master Master_Port SQL_Delay Last_IO_Error Last_SQL_Error)
+          io=${f[0]} sq=${f[1]} lag=${f[2]}
+          extra="replica $extra master=${f[3]} io=$io sql=$sq lag=$lag"
+          [ "${f[4]}" = 0 ] || [ "${f[4]}" = - ] || extra="$extra delay=${f[4]}"
+          [ "${f[5]}" = - ] || extra="$extra io_error=\"${f[5]}\""
+          [ "${f[6]}" = - ] || extra="$extra sql_error=\"${f[6]}\""
+          [ "$io" = Yes ] && [ "$sq" = Yes ] && [ "${f[3]}" = "$(port_of "$writer")" ] || ok=0
         fi
       else
         state=starting
@@ -532,13 +822,13 @@ if [ "$PORT_BASE_SET" = 0 ] && [ -f "$(cnf_of primary)" ]; then
 fi
 
 case "$CMD" in
-  up|down)
+  status) cmd_status ;;
+  *)
     if [ -d "$BASE" ]; then
       # Serialise concurrent up/down on the same base directory.
       exec 9>"$BASE/.lock"
       flock -w 300 9 || die "another cluster.sh holds $BASE/.lock"
     fi
-    "cmd_$CMD"
+    "cmd_${CMD//-/_}"
     ;;
-  status) cmd_status ;;
 esac

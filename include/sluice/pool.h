@@ -65,10 +65,14 @@ class Pool {
     enum Kind { kIdle, kConnect, kQueued } kind = kQueued;
     PooledConn* conn = nullptr;  // kIdle
     int kick_worker = -1;        // kQueued: a worker holding idle conns that can serve us
+    // Idle conns of this worker found past max_lifetime on the way: already counted as
+    // closed (max_lifetime) and removed; the caller closes their sockets.
+    std::vector<PooledConn*> expired;
   };
   // Idle conn of the same identity on this worker, else a slot to connect, else a place in
-  // the FIFO queue under `token`.
-  Acquired acquire(int worker, const std::string& identity, uint64_t token, int64_t now_ns);
+  // the FIFO queue under `token`. An expired idle conn is never handed out.
+  Acquired acquire(int worker, const std::string& identity, uint64_t token, int64_t now_ns,
+                   int64_t now_ms = 0);
 
   struct Released {
     std::optional<Grant> grant;  // the conn (or its slot) goes to the first waiter

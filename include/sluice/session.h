@@ -46,6 +46,9 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   // The monitor shunned `s`: if the statement in flight runs there, give up on it (a read
   // that sent nothing to the client yet is retried elsewhere).
   void abort_on_server(Server* s);
+  // Clients wait for a connection of `s`: if this idle session keeps one only in case its
+  // next statement asks about the last one (warnings, insert id), it gives it back.
+  void release_soft_hold(Server* s);
 
  private:
   enum class State : uint8_t {

@@ -53,12 +53,19 @@ int Pool::worker_with_idle_locked(const std::string& identity) const {
   return any;
 }
 
-Pool::Acquired Pool::acquire(int worker, const std::string& identity, uint64_t token, int64_t now_ns) {
+Pool::Acquired Pool::acquire(int worker, const std::string& identity, uint64_t token, int64_t now_ns,
+                             int64_t now_ms) {
   std::lock_guard lock(mu_);
   Acquired a;
   // Waiters already queued go first: only take an idle conn when nobody waits.
   if (waiters_.empty()) {
-    if (PooledConn* c = pop_idle_locked(worker, &identity)) {
+    while (PooledConn* c = pop_idle_locked(worker, &identity)) {
+      if (now_ms != 0 && c->expires_at_ms != 0 && now_ms >= c->expires_at_ms) {
+        --open_;
+        ++st_.closed[static_cast<size_t>(CloseReason::kMaxLifetime)];
+        a.expired.push_back(c);
+        continue;
+      }
       a.kind = Acquired::kIdle;
       a.conn = c;
       return a;

@@ -23,6 +23,13 @@ bool connection_level_error(unsigned err) {
          err == 1160 || err == 1161;
 }
 
+// A replica worth a MASTER_GTID_WAIT: the monitor saw it at most a second behind (one that
+// is stopped (NULL) or delayed would only make the read wait before going to the writer).
+bool lag_allows_wait(const Server& s) {
+  int64_t lag = s.replication_lag_ms.load(std::memory_order_relaxed);
+  return lag >= 0 && lag <= 1000;
+}
+
 }  // namespace
 
 void Session::checkout() {
@@ -42,7 +49,7 @@ void Session::checkout() {
       Server* candidate = pick_server(*hg, now, tried_);
       if (candidate != nullptr) {
         if (table.config->routing.read_your_writes_wait_ms != 0 &&
-            candidate->replication_lag_ms.load(std::memory_order_relaxed) == 0) {
+            lag_allows_wait(*candidate)) {
           s = candidate;
           gtid_wait_ = true;
         } else {
@@ -58,7 +65,7 @@ void Session::checkout() {
     s = pick_server(*hg, now, tried_);
   }
   if (s == nullptr && route_read_ && target_hg_ != writer_hg()) {
-    if (!table.config->routing.reads_fallback_to_writer) {
+    if (!table.config->routing.reads_fallback_to_writer && !login_pending_) {
       fail_command(9001, "HY000", "Sluice: no usable server in reader hostgroup " + std::to_string(target_hg_));
       return;
     }
@@ -77,7 +84,8 @@ void Session::checkout() {
   state_ = State::kCheckout;
   uint64_t token = worker_.new_token();
   const std::string& identity = schema_.empty() ? identity_no_schema_ : identity_schema_;
-  auto a = s->pool.acquire(worker_.id(), identity, token, now_ns());
+  auto a = s->pool.acquire(worker_.id(), identity, token, now_ns(), now);
+  for (PooledConn* old : a.expired) static_cast<BackendConn*>(old)->close();
   switch (a.kind) {
     case Pool::Acquired::kIdle:
       got_connection(static_cast<BackendConn*>(a.conn));
@@ -88,6 +96,7 @@ void Session::checkout() {
     case Pool::Acquired::kQueued:
       waiter_token_ = token;
       worker_.add_waiter(token, this);
+      worker_.runtime().release_soft_holds(*s);
       start_checkout_timer();
       if (a.kick_worker >= 0) worker_.kick(*s, a.kick_worker);
       return;
@@ -449,6 +458,14 @@ void Session::abort_on_server(Server* s) {
   if (conn_ == nullptr || &conn_->server() != s) return;
   if (state_ != State::kSyncing && state_ != State::kRelaying) return;
   backend_lost("shunned by the monitor (checks failing)");
+}
+
+void Session::release_soft_hold(Server* s) {
+  if (state_ != State::kReady || conn_ == nullptr || &conn_->server() != s || in_txn_) return;
+  if (pins_ == 0 || (pins_ & ~kNextStatementPins) != 0) return;
+  pins_ = 0;
+  kept_for_info_ = false;
+  release_backend();
 }
 
 void Session::release_backend() {

@@ -185,7 +185,8 @@ void Session::on_change_user(std::string_view payload) {
 }
 
 // MariaDB refuses a login naming an unknown database; so does Sluice, by running the
-// COM_INIT_DB on a pooled writer connection before it answers the handshake.
+// COM_INIT_DB on a pooled connection before it answers the handshake. Routed like a read
+// (a replica, else the writer), so logins do not depend on the writer pool having room.
 void Session::check_login_schema(uint8_t seq) {
   login_pending_ = true;
   login_seq_ = seq;
@@ -194,9 +195,10 @@ void Session::check_login_schema(uint8_t seq) {
   cmd_raw_.clear();
   proto::append_packet(cmd_raw_, 0, cmd_payload_);
   cmd_type_ = proto::kComInitDb;
-  cls_ = Classification{Route::Write, 0};
+  cls_ = Classification{Route::Read, 0};
+  route_read_ = true;
   tried_.clear();
-  run_on_backend(writer_hg(), ResponseScanner::Kind::kSingle);
+  run_on_backend(reader_hg(), ResponseScanner::Kind::kSingle);
 }
 
 // After the login check: true if the session may go on (the OK or the error was sent).

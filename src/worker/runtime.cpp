@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "sluice/clock.h"
 #include "sluice/log.h"
 #include "sluice/session.h"
 
@@ -53,6 +54,21 @@ std::string Runtime::apply_config(const Config& next) {
   LOG_INFO("config applied: %zu servers, %zu users, %zu query rules", next.servers.size(), next.users.size(),
            next.query_rules.size());
   return "";
+}
+
+void Runtime::release_soft_holds(Server& s) {
+  int64_t now = now_ms();
+  int64_t last = s.soft_holds_released_ms.load(std::memory_order_relaxed);
+  if (now - last < 100 || !s.soft_holds_released_ms.compare_exchange_strong(last, now)) return;
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    Server* sp = &s;
+    worker->post([this, worker, sp] {
+      for (auto& [id, info] : sessions.on_worker(worker->id())) {
+        if (info->session != nullptr) info->session->release_soft_hold(sp);
+      }
+    });
+  }
 }
 
 void Runtime::server_shunned(Server* s) {

@@ -7,12 +7,18 @@ Session:
   sluice       build/sluice on 127.0.0.1:26033 (admin 26032, metrics 26070), 2 workers.
   sluice_factory  starts extra Sluice instances with config tweaks on ports 26100-26999.
   cclient      path to the MariaDB Connector/C test client (tests/e2e/cclient.c).
+  faults       the cluster, for tests that kill, freeze, delay or promote its servers
+               (helpers.Cluster.kill/start/freeze/...): restored to the original topology
+               after the test, pass or fail.
+  recovery_times  record(scenario, **figures): measured recovery times, written to
+               <pytest basetemp>/recovery-times.json and listed at the end of the run.
 
 Env knobs: SLUICE_E2E_SLUICE_BIN (binary), SLUICE_E2E_CLUSTER_SH (cluster script),
 SLUICE_E2E_SYSBENCH_SECONDS / SLUICE_E2E_SYSBENCH_THREADS.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -100,6 +106,53 @@ def cluster():
             c.down()
         finally:
             shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def faults(cluster):
+    """The cluster, restored afterwards (pass or fail): every server running and thawed,
+    primary the writer, replicas following it with no delay, caught up. A restore that
+    fails is this test's error: later tests would run on a broken cluster."""
+    yield cluster
+    cluster.restore()
+
+
+class RecoveryTimes:
+    """Measured recovery times, one entry per scenario, rewritten to a JSON file on every
+    record (so an interrupted run keeps what it measured)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries: dict = {}
+
+    def record(self, scenario: str, **figures):
+        self.entries[scenario] = {k: (round(v, 3) if isinstance(v, float) else v)
+                                  for k, v in figures.items()}
+        self.path.write_text(json.dumps(self.entries, indent=2, sort_keys=True) + "\n")
+        print(f"\n[recovery] {scenario}: {json.dumps(self.entries[scenario], sort_keys=True)}"
+              f"\n[recovery] written to {self.path}")
+
+
+_recovery_key = pytest.StashKey[RecoveryTimes]()
+
+
+@pytest.fixture(scope="session")
+def recovery_times(request, tmp_path_factory) -> RecoveryTimes:
+    rec = request.config.stash.get(_recovery_key, None)
+    if rec is None:
+        rec = RecoveryTimes(tmp_path_factory.getbasetemp() / "recovery-times.json")
+        request.config.stash[_recovery_key] = rec
+    return rec
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    rec = config.stash.get(_recovery_key, None)
+    if rec is None or not rec.entries:
+        return
+    terminalreporter.section("measured recovery times (s)")
+    for scenario, figures in rec.entries.items():
+        terminalreporter.write_line(f"{scenario}: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
+    terminalreporter.write_line(f"(JSON: {rec.path})")
 
 
 @pytest.fixture(scope="session")

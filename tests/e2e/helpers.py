@@ -216,6 +216,77 @@ class Cluster:
                   "--port-base", str(self.port_base)], check=False, timeout=60)
         return cp.stdout + cp.stderr
 
+    # -- fault injection (cluster.sh kill/start/freeze/... ; servers named by port here)
+    NAMES = ("primary", "replica1", "replica2")
+
+    def name_of(self, port: int) -> str:
+        ports = (self.primary,) + self.replicas
+        if port not in ports:
+            raise ValueError(f"{port} is not a port of this cluster ({ports})")
+        return self.NAMES[ports.index(port)]
+
+    def fault(self, action: str, *args, timeout: float = 300) -> dict:
+        """Runs `cluster.sh ACTION ARGS...`; returns the events it printed (`killed_at=...`
+        lines) as {"killed": time.monotonic() equivalent}."""
+        cp = run([str(self.script), action, *map(str, args), "--base", str(self.base),
+                  "--port-base", str(self.port_base)], timeout=timeout)
+        offset = time.time() - time.monotonic()
+        events = {}
+        for line in cp.stdout.splitlines():
+            m = re.match(r"^(\w+)_at=(\d+\.\d+)$", line)
+            if m:
+                events[m.group(1)] = float(m.group(2)) - offset
+        return events
+
+    def kill(self, port: int) -> dict:
+        """kill -9 of one mariadbd; returns when it is gone. Event: killed."""
+        return self.fault("kill", self.name_of(port))
+
+    def start(self, port: int) -> dict:
+        """Starts a killed server with its own defaults file and datadir; returns once it
+        answers and (a replica) has caught up with the writer. Events: started, caught_up."""
+        return self.fault("start", self.name_of(port))
+
+    def freeze(self, port: int) -> dict:
+        """SIGSTOP. Event: frozen."""
+        return self.fault("freeze", self.name_of(port))
+
+    def thaw(self, port: int) -> dict:
+        """SIGCONT. Event: thawed."""
+        return self.fault("thaw", self.name_of(port))
+
+    def stop_replication(self, port: int, sql_thread_only: bool = False) -> dict:
+        """STOP SLAVE (or STOP SLAVE SQL_THREAD). Event: replication_stopped."""
+        return self.fault("stop-replication", self.name_of(port),
+                          *(["--sql-thread"] if sql_thread_only else []))
+
+    def start_replication(self, port: int) -> dict:
+        """START SLAVE, then waits until caught up. Events: replication_started, caught_up."""
+        return self.fault("start-replication", self.name_of(port))
+
+    def delay(self, port: int, seconds: int) -> dict:
+        """CHANGE MASTER TO MASTER_DELAY=seconds (0: waits until caught up). Events:
+        delay_set (and caught_up for 0)."""
+        return self.fault("delay", self.name_of(port), int(seconds))
+
+    def promote(self, port: int) -> dict:
+        """Makes `port` the writer: the others read_only=1, it catches up, becomes writable,
+        everyone else replicates from it. Events: old_writer_read_only, writable."""
+        return self.fault("promote", self.name_of(port))
+
+    def restore(self) -> dict:
+        """Back to the original topology: every server running and thawed, primary the
+        writer, replicas following it with no delay, caught up."""
+        return self.fault("restore")
+
+    def writer_port(self) -> int:
+        """The port of the current writer, as cluster.sh records it."""
+        try:
+            name = (self.base / ".writer").read_text().strip()
+        except OSError:
+            name = "primary"
+        return ((self.primary,) + self.replicas)[self.NAMES.index(name)]
+
     def server_var(self, port: int, name: str):
         c = monitor_conn(port)
         try:
@@ -433,19 +504,23 @@ class SluiceProcess:
 
 
 class PortAllocator:
-    """Hands out consecutive free ports from 26100-26999 for extra Sluice instances."""
+    """Hands out free ports from EXTRA_PORT_RANGE (26100-26999 by default) for extra Sluice
+    instances, each port once per session. The ports need not be consecutive: the range may
+    lie in the kernel's ephemeral range, where the local ends of client connections (and their
+    TIME_WAIT) take ports here and there."""
 
     def __init__(self, lo=EXTRA_PORT_RANGE[0], hi=EXTRA_PORT_RANGE[1]):
-        self.next = lo
-        self.hi = hi
+        self.lo, self.next, self.hi = lo, lo, hi
 
     def take(self, n: int = 3):
-        while self.next + n - 1 <= self.hi:
-            ports = list(range(self.next, self.next + n))
-            self.next += n
-            if all(port_is_free(p) for p in ports):
-                return ports
-        raise RuntimeError("no free ports left in 26100-26999")
+        ports = []
+        while self.next <= self.hi and len(ports) < n:
+            if port_is_free(self.next):
+                ports.append(self.next)
+            self.next += 1
+        if len(ports) < n:
+            raise RuntimeError(f"no {n} free ports left in {self.lo}-{self.hi}")
+        return ports
 
 
 # ---------------------------------------------------------------------------------------

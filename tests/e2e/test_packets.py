@@ -70,8 +70,12 @@ def test_big_blob_round_trip(sluice):
         assert same, "blob read through Sluice (primary): " + _first_diff(data, got)
         del rows, got
 
-        # ...and from a replica (autocommit read) once it has the row.
+        # ...and from a replica (autocommit read) once it has the row. Read-your-writes keeps
+        # this session's reads on the primary until Sluice knows a replica applied the insert
+        # (the monitor saw it, or a short MASTER_GTID_WAIT on a replica not lagging).
         h.wait_replicas_caught_up(timeout=120)
+        h.wait_for(lambda: _q(c, f"SELECT @@port FROM {t} WHERE id = 1")[0][0] in REPLICA_PORTS,
+                   timeout=10, what="reads of this session back on a replica")
         rows = _q(c, f"SELECT b, @@port FROM {t} WHERE id = 1", what="read blob autocommit")
         assert rows[0][1] in REPLICA_PORTS
         got = rows[0][0]

@@ -197,11 +197,6 @@ def test_checkout_timeout_error_after_earlier_queries(held_full):
         waiter.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a login naming a schema checks it with COM_INIT_DB on a writer connection "
-    "(Session::check_login_schema), so while the writer pool is held full no client with a "
-    "default schema can log in, even to read from replicas whose pools are free: the "
-    "handshake fails with 9001 after checkout_timeout"))
 def test_login_while_writer_pool_held_full(held_full):
     s, _, _, _ = held_full
     c = _conn(s, connect_timeout=10)
@@ -211,11 +206,6 @@ def test_login_while_writer_pool_held_full(held_full):
         c.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "next-statement holds last while the client is idle: a client whose last statement was "
-    "an INSERT (LAST_INSERT_ID hold) or left a warning/note (SHOW WARNINGS hold) keeps its "
-    "backend connection until its next statement, so idle clients exhaust the pool (here 2 "
-    "idle clients block every other write with 9001)"))
 @pytest.mark.parametrize("last_statement", ["INSERT INTO {t} (v) VALUES ('idle')",
                                             "DROP TABLE IF EXISTS no_such_table_idle"])
 def test_idle_clients_do_not_hold_connections(sluice_factory, make_user, last_statement):

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sluice/admin.h"
+#include "sluice/digest_stats.h"
 #include "sluice/pool.h"
 
 namespace sluice {
@@ -77,13 +78,6 @@ struct UserRow {
   std::string username;
   uint32_t connections = 0, max_connections = 0;
 };
-struct DigestRow {
-  uint32_t hostgroup = 0;
-  std::string schemaname, username, client_address, digest, digest_text;
-  uint64_t count_star = 0, first_seen = 0, last_seen = 0, sum_time = 0, min_time = 0, max_time = 0;
-  uint64_t sum_rows_affected = 0, sum_rows_sent = 0;
-};
-
 Config running_config(Runtime& rt);
 std::string apply_config(Runtime& rt, const Config& next);
 const std::string& running_config_path(Runtime& rt);  // the disk layer ("" = none)
@@ -93,7 +87,7 @@ std::vector<std::pair<std::string, std::string>> global_status(Runtime& rt, cons
                                                                int64_t uptime_s);
 std::vector<CommandRow> command_rows(Runtime& rt);
 std::vector<UserRow> user_rows(Runtime& rt);
-std::vector<DigestRow> digest_rows(Runtime& rt, bool reset);
+std::vector<DigestRow> digest_rows(Runtime& rt, bool reset);  // sluice::DigestRow
 std::vector<std::pair<uint32_t, uint64_t>> rule_hits(Runtime& rt);
 
 // ---- admin_executor.cpp ----

@@ -9,6 +9,7 @@
 #include "sluice/command_kind.h"
 #include "sluice/metrics.h"
 #include "sluice/protocol.h"
+#include "sluice/query_rules.h"
 #include "sluice/runtime.h"
 #include "sluice/topology.h"
 
@@ -213,19 +214,22 @@ std::vector<UserRow> user_rows(Runtime& rt) {
   return rows;
 }
 
-// TODO(digest wiring): fill from the rules branch's DigestStats (reset = read and clear,
-// for stats_mysql_query_digest_reset). Tables exist with ProxySQL's columns; empty until then.
+// TODO(digest wiring): once each Worker holds a DigestStats (digest_stats.h), this is
+//   std::vector<std::vector<DigestRow>> per_worker;
+//   for (int w = 0; w < rt.worker_count(); ++w) per_worker.push_back(rt.worker(w).digests.snapshot(reset));
+//   return merge_digest_rows(std::move(per_worker));
+// Until then stats_mysql_query_digest(_reset) exist with ProxySQL's columns and stay empty.
 std::vector<DigestRow> digest_rows(Runtime& rt, bool reset) {
   (void)rt;
   (void)reset;
   return {};
 }
 
-// TODO(rules wiring): hits per rule_id from the running RuleSet, rt.topology().table()->rules
-// (stats_mysql_query_rules).
+// Hits per rule_id of the rule set the routing table runs (empty while none is loaded).
 std::vector<std::pair<uint32_t, uint64_t>> rule_hits(Runtime& rt) {
-  (void)rt;
-  return {};
+  auto table = rt.topology().table();
+  if (!table->rules) return {};
+  return table->rules->hits();
 }
 
 }  // namespace sluice::admin

@@ -10,6 +10,7 @@
 // WaitCount, WaitTime_us, CheckoutTimeouts and closes by reason.
 #include <sqlite3.h>
 
+#include <cstdio>
 #include <variant>
 
 #include "admin_internal.h"
@@ -87,12 +88,18 @@ Rows commands_counters(Runtime& rt) {
   return rows;
 }
 
+std::string hex_digest(uint64_t d) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016llX", static_cast<unsigned long long>(d));
+  return buf;
+}
+
 Rows digests(Runtime& rt, bool reset) {
   Rows rows;
   for (const DigestRow& d : digest_rows(rt, reset)) {
-    rows.push_back({int64_t{d.hostgroup}, d.schemaname, d.username, d.client_address, d.digest, d.digest_text,
-                    i64(d.count_star), i64(d.first_seen), i64(d.last_seen), i64(d.sum_time), i64(d.min_time),
-                    i64(d.max_time), i64(d.sum_rows_affected), i64(d.sum_rows_sent)});
+    rows.push_back({int64_t{d.hostgroup}, d.schemaname, d.username, d.client_address, hex_digest(d.digest),
+                    d.digest_text, i64(d.count_star), int64_t{d.first_seen}, int64_t{d.last_seen}, i64(d.sum_time),
+                    i64(d.min_time), i64(d.max_time), i64(d.sum_rows_affected), i64(d.sum_rows_sent)});
   }
   return rows;
 }

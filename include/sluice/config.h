@@ -204,6 +204,8 @@ struct Config {
   std::vector<UserConfig> users;
   std::vector<ServerConfig> servers;
   std::vector<QueryRuleConfig> query_rules;  // "query_rules", any order; run by rule_id
+  // Per-statement digests for stats_mysql_query_digest (ProxySQL's mysql-query_digests).
+  bool query_digests = true;
   std::vector<ReplicationHostgroupConfig> replication_hostgroups;
 
   bool operator==(const Config&) const = default;

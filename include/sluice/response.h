@@ -82,6 +82,8 @@ class ResponseScanner {
   // temporary tables, prepared statements, ...).
   bool state_changed() const { return state_changed_; }
   uint16_t warnings() const { return warnings_; }
+  uint64_t rows_sent() const { return rows_; }           // result set rows, all results
+  uint64_t affected_rows() const { return affected_rows_; }
   uint8_t next_seq() const { return next_seq_; }
 
  private:
@@ -150,6 +152,8 @@ class ResponseScanner {
   std::vector<std::pair<std::string, std::string>> variables_;
   bool state_changed_ = false;
   uint16_t warnings_ = 0;
+  uint64_t rows_ = 0;
+  uint64_t affected_rows_ = 0;
 };
 
 }  // namespace sluice

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -65,6 +66,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
     kPinPrepare = 1u << 4,        // text-protocol PREPARE
     kPinUnknownState = 1u << 5,   // the server reported state Sluice cannot replay
     kPinStatements = 1u << 6,     // prepared statements (COM_STMT_PREPARE) until all closed
+    kPinQueryRule = 1u << 7,      // a query rule with multiplex=0 matched: for the session
     kPinInsertId = 1u << 8,       // LAST_INSERT_ID() may follow
     kPinFoundRows = 1u << 9,      // FOUND_ROWS() may follow SQL_CALC_FOUND_ROWS
     kPinWarnings = 1u << 10,      // SHOW WARNINGS / ERRORS may follow
@@ -114,6 +116,10 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void finish_command();
   void trim_buffers();
   void record_statement(bool ok);
+
+  // ---- query rules and digests (rules.cpp) ----
+  bool apply_query_rules(std::string_view sql);  // true if the rule answered the client
+  void record_digest(bool ok);
 
   // ---- pinning (pins.cpp) ----
   void release_unneeded_hold();
@@ -200,6 +206,10 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   int64_t cmd_start_ns_ = 0;
   bool route_read_ = false;
   Classification cls_;
+  std::optional<uint32_t> rule_hostgroup_;  // a query rule's destination_hostgroup
+  bool digest_valid_ = false;  // digest_text_/digest_hash_ describe the statement in flight
+  std::string digest_text_;
+  uint64_t digest_hash_ = 0;
   uint32_t target_hg_ = 0;  // hostgroup of the command in flight (ids survive table swaps)
   std::vector<Server*> tried_;
   Server* server_ = nullptr;

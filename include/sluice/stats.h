@@ -28,7 +28,7 @@ enum class RouteKind : uint8_t { kRead = 0, kWrite = 1, kCount };
 enum class TargetGroup : uint8_t { kWriter = 0, kReader = 1, kCount };
 enum class PinReason : uint8_t {
   kUserVariables, kTempTable, kLockTables, kGetLock, kPrepare, kUnknownState,
-  kLastInsertId, kFoundRows, kWarnings, kTransaction, kCount
+  kLastInsertId, kFoundRows, kWarnings, kTransaction, kQueryRule, kCount
 };
 enum class ClientResult : uint8_t { kOk = 0, kDenied = 1, kError = 2, kCount };
 
@@ -61,6 +61,7 @@ struct WorkerStats {
   Counter consistency_reads_on_writer;
   // Writes a server refused as read-only (a promotion in progress) and retried elsewhere.
   Counter writes_retried_read_only;
+  Counter rule_answered;  // statements answered by a query rule's error_msg / OK_msg
   // Statements by kind, with their latency (the admin port's stats_mysql_commands_counters).
   LatencyHistogram commands[static_cast<size_t>(CommandKind::kCount)];
 };

@@ -31,6 +31,7 @@
 namespace sluice {
 
 class RuleSet;
+class DigestStats;
 
 // What the monitor and passive health think of a server (ProxySQL's runtime status).
 enum class HealthState : uint8_t {
@@ -134,7 +135,7 @@ class Topology {
   std::atomic<uint64_t> failovers{0};  // placements changed by read_only flips
 
  private:
-  std::string publish_locked(std::shared_ptr<const Config> cfg);
+  void publish_locked(std::shared_ptr<const Config> cfg, std::shared_ptr<const RuleSet> rules);
   Server* server_locked(const ServerConfig& sc);
 
   const int workers_;

@@ -25,6 +25,7 @@ namespace sluice {
 
 class Runtime;
 struct RoutingTable;
+class DigestStats;
 class BackendConn;
 class Session;
 struct Server;
@@ -81,6 +82,7 @@ class Worker {
 
   std::atomic<uint32_t> sessions{0};
   WorkerStats stats;  // written by this worker only
+  std::unique_ptr<DigestStats> digests;  // stats_mysql_query_digest, recorded by this worker
 
  private:
   void run();

@@ -11,6 +11,7 @@
 #include "sluice/protocol.h"
 #include "sluice/query_rules.h"
 #include "sluice/runtime.h"
+#include "sluice/worker.h"
 #include "sluice/topology.h"
 
 namespace sluice::admin {
@@ -214,15 +215,13 @@ std::vector<UserRow> user_rows(Runtime& rt) {
   return rows;
 }
 
-// TODO(digest wiring): once each Worker holds a DigestStats (digest_stats.h), this is
-//   std::vector<std::vector<DigestRow>> per_worker;
-//   for (int w = 0; w < rt.worker_count(); ++w) per_worker.push_back(rt.worker(w).digests.snapshot(reset));
-//   return merge_digest_rows(std::move(per_worker));
-// Until then stats_mysql_query_digest(_reset) exist with ProxySQL's columns and stay empty.
+// Every worker's digest counters merged (with reset: each worker starts again from nothing).
 std::vector<DigestRow> digest_rows(Runtime& rt, bool reset) {
-  (void)rt;
-  (void)reset;
-  return {};
+  std::vector<std::vector<DigestRow>> per_worker;
+  for (int w = 0; w < rt.worker_count(); ++w) {
+    if (rt.worker(w).digests) per_worker.push_back(rt.worker(w).digests->snapshot(reset));
+  }
+  return merge_digest_rows(std::move(per_worker));
 }
 
 // Hits per rule_id of the rule set the routing table runs (empty while none is loaded).

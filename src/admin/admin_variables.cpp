@@ -75,6 +75,7 @@ const std::vector<VariableDef>& variable_defs() {
       {"mysql-read_your_writes", {"routing.read_your_writes"}, V::kString, true},
       {"mysql-read_your_writes_wait_ms", {"routing.read_your_writes_wait_ms"}, V::kInt, true},
       {"mysql-writer_wait_ms", {"routing.writer_wait_ms"}, V::kInt, true},
+      {"mysql-query_digests", {"query_digests"}, V::kBool, true},
       // ---- admin-*: applied by the admin thread itself, or only at start ----
       {"admin-admin_credentials", {"admin.user", "admin.password"}, V::kCredentials, true},
       {"admin-mysql_ifaces", {"admin.listen"}, V::kEndpoint, false},

@@ -665,6 +665,7 @@ const Table<Config>& root_table() {
       {"users", read_users},
       {"servers", read_servers},
       {"query_rules", read_query_rules},
+      boolean("query_digests", &Config::query_digests),
       {"replication_hostgroups", read_replication_hostgroups},
   };
   return table;

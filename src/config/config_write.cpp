@@ -104,6 +104,7 @@ std::string config_to_json(const Config& c) {
   ojson root;
   root["workers"] = c.workers;
   root["log_level"] = c.log_level;
+  root["query_digests"] = c.query_digests;
   root["frontend"] = ojson{{"listen", endpoint(c.frontend.listen)},
                            {"server_version", c.frontend.server_version},
                            {"default_auth", c.frontend.default_auth},

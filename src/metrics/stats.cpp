@@ -17,6 +17,7 @@ const char* pin_reason_name(PinReason r) {
     case PinReason::kFoundRows: return "found_rows";
     case PinReason::kWarnings: return "warnings";
     case PinReason::kTransaction: return "transaction";
+    case PinReason::kQueryRule: return "query_rule";
     case PinReason::kCount: break;
   }
   return "unknown";

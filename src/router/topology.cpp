@@ -6,6 +6,7 @@
 
 #include "sluice/clock.h"
 #include "sluice/log.h"
+#include "sluice/query_rules.h"
 
 namespace sluice {
 
@@ -93,6 +94,11 @@ std::vector<Server*> Topology::servers() const {
 
 std::string Topology::apply(const Config& cfg, std::vector<std::pair<Server*, Grant>>* grants) {
   std::lock_guard lock(mu_);
+  std::string err;
+  RuleSetOptions opts;
+  opts.shards = static_cast<uint32_t>(std::max(1, workers_));
+  auto rules = RuleSet::build(cfg.query_rules, &err, opts);
+  if (!rules) return "query_rules: " + err;
   // Settings: a server listed in several hostgroups takes its first entry's settings.
   std::vector<Server*> seen;
   for (const auto& sc : cfg.servers) {
@@ -112,7 +118,8 @@ std::string Topology::apply(const Config& cfg, std::vector<std::pair<Server*, Gr
       LOG_INFO("server %s removed from the config: draining its pool", s->name.c_str());
     }
   }
-  return publish_locked(std::make_shared<const Config>(cfg));
+  publish_locked(std::make_shared<const Config>(cfg), rules->empty() ? nullptr : rules);
+  return "";
 }
 
 bool Topology::on_read_only(Server* s, int read_only) {
@@ -129,14 +136,15 @@ bool Topology::on_read_only(Server* s, int read_only) {
   LOG_WARN("%s is now %s", s->name.c_str(), read_only == 1 ? "read-only: moved to the reader hostgroup"
                                                             : "writable: moved to the writer hostgroup");
   failovers.fetch_add(1, std::memory_order_relaxed);
-  publish_locked(cur->config);
+  publish_locked(cur->config, cur->rules);
   return true;
 }
 
 // Builds and publishes a table for `cfg` with the servers' current read_only placement.
-std::string Topology::publish_locked(std::shared_ptr<const Config> cfg) {
+void Topology::publish_locked(std::shared_ptr<const Config> cfg, std::shared_ptr<const RuleSet> rules) {
   auto t = std::make_shared<RoutingTable>();
   t->config = cfg;
+  t->rules = std::move(rules);
   std::map<uint32_t, Hostgroup> groups;
   groups[cfg->routing.writer_hostgroup].id = cfg->routing.writer_hostgroup;
   groups[cfg->routing.reader_hostgroup].id = cfg->routing.reader_hostgroup;
@@ -170,7 +178,6 @@ std::string Topology::publish_locked(std::shared_ptr<const Config> cfg) {
   t->version = version_.load(std::memory_order_relaxed) + 1;
   std::atomic_store(&table_, std::shared_ptr<const RoutingTable>(std::move(t)));
   version_.store(table_->version, std::memory_order_release);
-  return "";
 }
 
 }  // namespace sluice

@@ -172,7 +172,7 @@ const uint64_t* Session::read_your_writes_floor() {
 // write waits for the new writer (routing.writer_wait_ms). True if it was retried.
 bool Session::retry_read_only_write() {
   if (scan_.error_code() != 1290 || route_read_ || in_txn_ || pins_ != 0 || !autocommit_ || login_pending_ ||
-      forced_server_ != nullptr || cmd_type_ != proto::kComQuery)
+      forced_server_ != nullptr || cmd_type_ != proto::kComQuery || target_hg_ != writer_hg())
     return false;
   const std::string& msg = scan_.error_message();
   if (msg.find("read-only") == std::string::npos && msg.find("read_only") == std::string::npos) return false;

@@ -90,12 +90,21 @@ void Session::dispatch() {
     std::string_view sql = std::string_view(cmd_payload_).substr(1);
     cls_ = classify(sql);
     if (cls_.has(kKill) && kill_command()) return;
+    server_ = conn_ != nullptr ? &conn_->server() : nullptr;
+    if (apply_query_rules(sql)) return;  // answered by a rule (error_msg / OK_msg)
+    sql = std::string_view(cmd_payload_).substr(1);  // a rule may have rewritten it
     release_unneeded_hold();
     note_diagnostics_need();
     pin_before(sql);
     RouteDecision d = decide_route(cls_, SessionView{autocommit_, in_txn_, pins_ != 0});
     route_read_ = d.read;
     hg = d.read ? reader_hg() : writer_hg();
+    if (rule_hostgroup_) {
+      // A rule chose the hostgroup: a read there is still a read (replica choice, lag,
+      // read-your-writes) unless it is the writer's.
+      hg = *rule_hostgroup_;
+      route_read_ = d.read && hg != writer_hg();
+    }
     kind = ResponseScanner::Kind::kQuery;
   } else if (cmd_type_ == proto::kComFieldList) {
     cls_ = Classification{Route::Read, 0};
@@ -199,6 +208,7 @@ void Session::record_statement(bool ok) {
   } else if (cmd_type_ == proto::kComInitDb) {
     st.commands[static_cast<size_t>(CommandKind::kUse)].observe(latency);
   }
+  record_digest(ok);
 }
 
 // A big statement must not leave its buffer behind for the rest of the session.

@@ -38,6 +38,7 @@ PinReason reason_of(uint32_t pin) {
     case 1u << 4: return PinReason::kPrepare;
     case 1u << 5: return PinReason::kUnknownState;
     case 1u << 6: return PinReason::kPrepare;
+    case 1u << 7: return PinReason::kQueryRule;
     case 1u << 8: return PinReason::kLastInsertId;
     case 1u << 9: return PinReason::kFoundRows;
     default: return PinReason::kWarnings;

@@ -53,6 +53,8 @@ void ResponseScanner::begin(Kind kind, uint32_t backend_caps, uint32_t client_ca
   has_status_ = false;
   error_message_.clear();
   last_insert_id_ = 0;
+  rows_ = 0;
+  affected_rows_ = 0;
   schema_.reset();
   variables_.clear();
   state_changed_ = false;
@@ -205,7 +207,9 @@ void ResponseScanner::on_packet(std::string& out) {
         on_err(out);
       } else if (hold_ && !is_eof()) {
         on_column(out);
-      } else if (is_eof()) {
+      } else if (!is_eof()) {
+        ++rows_;
+      } else {
         proto::Reader r(std::string_view(head_).substr(1));
         uint16_t warnings = r.int2();
         status_ = r.int2();
@@ -379,6 +383,7 @@ void ResponseScanner::on_ok(std::string& out) {
   has_status_ = true;
   warnings_ = ok->ok.warnings;
   last_insert_id_ = ok->ok.last_insert_id;
+  affected_rows_ += ok->ok.affected_rows;
   if (!ok->session_state.empty()) {
     proto::SessionChanges ch;
     proto::parse_session_changes(ok->session_state, ch);

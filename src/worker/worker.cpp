@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sluice/digest_stats.h"
 #include "sluice/log.h"
 #include "sluice/runtime.h"
 #include "sluice/session.h"
@@ -18,7 +19,8 @@
 
 namespace sluice {
 
-Worker::Worker(Runtime& rt, int id) : rt_(rt), id_(id), scratch_(new char[kScratchSize]) {
+Worker::Worker(Runtime& rt, int id)
+    : digests(std::make_unique<DigestStats>()), rt_(rt), id_(id), scratch_(new char[kScratchSize]) {
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Worker*>(a->data)->drain_mailbox(); });
   async_.data = this;

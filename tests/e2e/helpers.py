@@ -362,6 +362,8 @@ def base_sluice_config(port: int, admin_port: int, metrics_port: int,
         "routing": {"writer_hostgroup": WRITER_HG, "reader_hostgroup": READER_HG,
                     "reads_fallback_to_writer": True},
         "users": [{"username": APP_USER, "password": APP_PASSWORD}],
+        # The monitor places servers by read_only (a promoted replica becomes the writer).
+        "replication_hostgroups": [{"writer_hostgroup": WRITER_HG, "reader_hostgroup": READER_HG}],
         "servers": [
             {"hostgroup": WRITER_HG, "host": HOST, "port": primary},
             {"hostgroup": READER_HG, "host": HOST, "port": r1, "weight": 1},

@@ -2,8 +2,7 @@
 
 Read-only checks use the shared Sluice; anything that edits tables, the config file or
 restarts runs on an instance of its own (sluice_factory), whose config file is the disk
-layer. A rule that routes differently from the built-in read/write split needs the rules
-engine (xfail until it is wired).
+layer.
 """
 import json
 import os
@@ -349,6 +348,24 @@ def test_stats_global_and_other_tables(own):
     cl.close()
 
 
+def test_query_digest_counts_a_known_workload(own):
+    s, c = own
+    h.query(c, "SELECT * FROM stats_mysql_query_digest_reset")
+    cl = h.connect(s.port)
+    for i in range(7):
+        h.query(cl, f"SELECT {i} AS e2e_admin_digest FROM DUAL WHERE 'x{i}' = 'x{i}'")
+    h.query(cl, "SELECT 1 AS e2e_admin_digest_other")
+    got = rows(c, "SELECT username, schemaname, count_star, digest_text, hostgroup, digest "
+                  "FROM stats_mysql_query_digest WHERE digest_text LIKE '%e2e_admin_digest%' ORDER BY count_star")
+    assert [(r[0], r[1], r[2]) for r in got] == [("app", DB, 1), ("app", DB, 7)], got
+    assert got[1][3] == "SELECT ? AS e2e_admin_digest FROM DUAL WHERE ? = ?", got
+    assert got[1][4] in (WRITER_HG, READER_HG) and got[1][5].startswith("0x") and len(got[1][5]) == 18
+    # _reset returns the rows and starts the counters again.
+    assert len(rows(c, "SELECT * FROM stats_mysql_query_digest_reset WHERE digest_text LIKE '%e2e_admin_digest%'")) == 2
+    assert rows(c, "SELECT * FROM stats_mysql_query_digest WHERE digest_text LIKE '%e2e_admin_digest%'") == []
+    cl.close()
+
+
 # ---------------------------------------------------------------------------------------
 # The mariadb CLI
 # ---------------------------------------------------------------------------------------
@@ -421,7 +438,6 @@ def test_proxysql_read_write_split_howto(sluice_factory, sluice_bin):
     c.close()
 
 
-@pytest.mark.xfail(strict=False, reason="needs the query rules engine (rules branch) in the routing table")
 def test_loaded_rule_overrides_the_split(own):
     """A rule the built-in split would not apply: a marked SELECT goes to the writer."""
     s, c = own
@@ -432,6 +448,7 @@ def test_loaded_rule_overrides_the_split(own):
                "VALUES (1, 1, 'e2e_admin_rule_probe', 10, 1)")
     h.query(c, "LOAD MYSQL QUERY RULES TO RUNTIME")
     assert {h.scalar(client, probe) for _ in range(10)} == {PRIMARY_PORT}
+    assert rows(c, "SELECT rule_id, hits FROM stats_mysql_query_rules") == [(1, 10)]
     h.query(c, "DELETE FROM mysql_query_rules")
     h.query(c, "LOAD MYSQL QUERY RULES TO RUNTIME")
     h.wait_for(lambda: h.scalar(client, probe) in REPLICA_PORTS, 10, what="the probe back on a replica")

@@ -13,6 +13,7 @@ Config everything_set() {
   Config c;
   c.workers = 3;
   c.log_level = "debug";
+  c.query_digests = false;
   c.frontend.listen = {"0.0.0.0", 7033};
   c.frontend.server_version = "8.0.36-sluice";
   c.frontend.default_auth = "caching_sha2_password";

@@ -49,7 +49,10 @@ TEST_CASE("topology: apply keeps servers, drains removed ones, changes limits") 
   next.servers.erase(next.servers.begin() + 2);  // db3 removed
   next.servers[1].pool.max_connections = 7;
   next.servers[1].weight = 5;
-  next.servers.push_back(ServerConfig{30, "db4", 3306});
+  ServerConfig db4;
+  db4.hostgroup = 30;
+  db4.host = "db4";
+  next.servers.push_back(db4);
   CHECK(topo.apply(next).empty());
   CHECK(topo.version() > v);
   auto t = topo.table();

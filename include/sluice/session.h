@@ -40,7 +40,7 @@ struct RoutingTable;
 
 class Session final : private StreamHandler, private BackendListener, public PoolWaiter {
  public:
-  Session(Worker& worker, int fd, uint32_t conn_id, std::string peer);
+  Session(Worker& worker, int fd, uint32_t conn_id, std::string peer, uint16_t peer_port);
   void start();
   // KILL CONNECTION from another session (called on this session's worker).
   void kill_connection() { close("killed by KILL CONNECTION"); }

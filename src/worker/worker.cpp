@@ -83,7 +83,7 @@ void Worker::on_accept() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     char ip[INET_ADDRSTRLEN] = "?";
     inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
-    auto* s = new Session(*this, fd, rt_.next_connection_id(), ip);
+    auto* s = new Session(*this, fd, rt_.next_connection_id(), ip, ntohs(peer.sin_port));
     s->start();
   }
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "sluice/admin.h"
 #include "sluice/config.h"
 #include "sluice/log.h"
 #include "sluice/metrics.h"
@@ -79,6 +80,11 @@ int main(int argc, char** argv) {
     LOG_ERROR("%s", err.c_str());
     return 1;
   }
+  sluice::AdminServer admin(rt, kVersion);
+  if (!admin.start(&err)) {
+    LOG_ERROR("%s", err.c_str());
+    return 1;
+  }
   sluice::Monitor monitor(rt.topology(), [&rt](sluice::Server* s) { rt.server_shunned(s); });
   rt.kick_monitor = [&monitor] { monitor.check_now(); };
   rt.start();
@@ -104,6 +110,7 @@ int main(int argc, char** argv) {
     break;
   }
   monitor.stop();
+  admin.stop();
   metrics.stop();
   rt.stop();
   return 0;

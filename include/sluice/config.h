@@ -22,6 +22,8 @@ struct ConfigError : std::runtime_error {
 struct Endpoint {
   std::string address = "127.0.0.1";
   uint16_t port = 0;
+
+  bool operator==(const Endpoint&) const = default;
 };
 
 // Pool limits, with Go database/sql names in comments. 0 means "no limit" where noted.
@@ -38,6 +40,8 @@ struct PoolLimits {
   // recently used is closed (COM_STMT_CLOSE). max_connections x this must stay below the
   // server's max_prepared_stmt_count (16382 by default): 100 x 128 = 12800 leaves room.
   uint32_t max_prepared_statements = 128;
+
+  bool operator==(const PoolLimits&) const = default;
 };
 
 // Idle connections a pool keeps at most: max_idle is not clamped at load time (Go's
@@ -63,6 +67,8 @@ struct ServerConfig {
   bool use_ssl = false;  // accepted for ProxySQL compatibility; must stay false (no backend TLS yet)
   std::string comment;
   PoolLimits pool;      // "pool" defaults overridden by keys given on the server
+
+  bool operator==(const ServerConfig&) const = default;
 };
 
 struct UserConfig {
@@ -83,6 +89,8 @@ struct UserConfig {
   // transaction cannot move; kept for ProxySQL's mysql_users column).
   bool transaction_persistent = true;
   std::string comment;
+
+  bool operator==(const UserConfig&) const = default;
 };
 
 // One row of ProxySQL's mysql_query_rules; JSON keys are ProxySQL's column names.
@@ -108,6 +116,8 @@ struct QueryRuleConfig {
   std::optional<uint32_t> multiplex;               // 0 = pin the session, 1 = allow
   bool apply = false;
   std::string comment;
+
+  bool operator==(const QueryRuleConfig&) const = default;
 };
 
 // ProxySQL's mysql_replication_hostgroups: the monitor puts each server of either group in
@@ -119,6 +129,8 @@ struct ReplicationHostgroupConfig {
   // "read_only|innodb_read_only", "read_only&innodb_read_only".
   std::string check_type = "read_only";
   std::string comment;
+
+  bool operator==(const ReplicationHostgroupConfig&) const = default;
 };
 
 struct RoutingConfig {
@@ -137,6 +149,8 @@ struct RoutingConfig {
   // While the writer hostgroup has no usable server (failover), writes wait this long for
   // one to appear before failing.
   uint32_t writer_wait_ms = 5000;
+
+  bool operator==(const RoutingConfig&) const = default;
 };
 
 struct FrontendConfig {
@@ -147,16 +161,22 @@ struct FrontendConfig {
   std::string default_auth = "mysql_native_password";
   uint32_t max_client_connections = 10000;
   uint32_t max_packet_size = 1073741824;  // largest logical packet accepted from a client
+
+  bool operator==(const FrontendConfig&) const = default;
 };
 
 struct AdminConfig {
   Endpoint listen{"127.0.0.1", 6032};
   std::string user = "admin";
   std::string password = "admin";
+
+  bool operator==(const AdminConfig&) const = default;
 };
 
 struct MetricsConfig {
   Endpoint listen{"127.0.0.1", 6070};
+
+  bool operator==(const MetricsConfig&) const = default;
 };
 
 struct MonitorConfig {
@@ -172,6 +192,8 @@ struct MonitorConfig {
   // and shun_recovery_ms has passed since it was shunned.
   uint32_t ping_max_failures = 1;
   uint32_t shun_recovery_ms = 1000;
+
+  bool operator==(const MonitorConfig&) const = default;
 };
 
 struct Config {
@@ -189,6 +211,8 @@ struct Config {
   // Per-statement digests for stats_mysql_query_digest (ProxySQL's mysql-query_digests).
   bool query_digests = true;
   std::vector<ReplicationHostgroupConfig> replication_hostgroups;
+
+  bool operator==(const Config&) const = default;
 };
 
 // Reads and validates the file. Throws ConfigError("<path>: <reason>").

@@ -54,9 +54,6 @@ class Runtime {
   // The monitor shunned `s`: statements running on it fail over (reads that sent nothing
   // yet go elsewhere) or fail with an error instead of hanging. Any thread.
   void server_shunned(Server* s);
-  // Clients queue for `s`'s pool: idle sessions keeping a connection of it only for a
-  // possible SHOW WARNINGS / LAST_INSERT_ID give it back. At most every 100 ms per server.
-  void release_soft_holds(Server& s);
 
   // Read-your-writes in "global" mode: the highest GTID sequence any client wrote, per domain.
   std::atomic<uint64_t> global_written_seq[kGtidDomains] = {};

@@ -45,16 +45,17 @@ struct RoutingTable;
 
 class Session final : private StreamHandler, private BackendListener, public PoolWaiter {
  public:
-  Session(Worker& worker, int fd, uint32_t conn_id, std::string peer);
+  Session(Worker& worker, int fd, uint32_t conn_id, std::string peer, uint16_t peer_port);
   void start();
   // KILL CONNECTION from another session (called on this session's worker).
   void kill_connection() { close("killed by KILL CONNECTION"); }
   // The monitor shunned `s`: if the statement in flight runs there, give up on it (a read
   // that sent nothing to the client yet is retried elsewhere).
   void abort_on_server(Server* s);
-  // Clients wait for a connection of `s`: if this idle session keeps one only in case its
-  // next statement asks about the last one (warnings, insert id), it gives it back.
-  void release_soft_hold(Server* s);
+  // Clients wait for connections of `wanted`: if this idle session keeps one of them only
+  // in case its next statement asks about the last one (LAST_INSERT_ID(), or SHOW WARNINGS
+  // once idle for min_idle_ms), it gives it back. FOUND_ROWS holds are kept.
+  void release_soft_hold(const std::vector<Server*>& wanted, int64_t now, uint32_t min_idle_ms);
 
  private:
   enum class State : uint8_t {
@@ -231,6 +232,7 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   uint32_t written_server_[kGtidDomains] = {};  // server_id part of those GTIDs
   bool gtid_wait_ = false;  // the sync step MASTER_GTID_WAIT is due on the borrowed replica
   bool lost_state_ = false;  // a held connection died while the client was idle
+  int64_t idle_since_ms_ = 0;  // when the last command ended
 
   // input
   static constexpr size_t kMaxPipelinedInput = 1 << 20;

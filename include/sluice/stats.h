@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "sluice/command_kind.h"
+
 namespace sluice {
 
 class Counter {
@@ -71,6 +73,8 @@ struct WorkerStats {
   // Writes a server refused as read-only (a promotion in progress) and retried elsewhere.
   Counter writes_retried_read_only;
   Counter rule_answered;  // statements answered by a query rule's error_msg / OK_msg
+  // Statements by kind, with their latency (the admin port's stats_mysql_commands_counters).
+  LatencyHistogram commands[static_cast<size_t>(CommandKind::kCount)];
 };
 
 }  // namespace sluice

@@ -78,7 +78,6 @@ struct Server {
   std::atomic<int64_t> replication_lag_ms{-1};     // Seconds_Behind_Master; -1 unknown
   std::atomic<int> read_only{-1};                  // -1 unknown, 0 writable, 1 read-only
   std::atomic<uint64_t> check_failures{0};         // failed checks, all time
-  std::atomic<int64_t> soft_holds_released_ms{0};  // Runtime::release_soft_holds throttle
   std::atomic<uint64_t> applied_seq[kGtidDomains] = {};  // gtid_current_pos per domain
 
   // May lend connections for new statements: configured, ONLINE, healthy, not marked down.

@@ -79,6 +79,7 @@ class Worker {
   // Scratch buffer for socket reads, reused by every session of this worker.
   char* scratch() { return scratch_.get(); }
   static constexpr size_t kScratchSize = 256 * 1024;
+  static constexpr uint32_t kSoftHoldMinIdleMs = 100;
 
   std::atomic<uint32_t> sessions{0};
   WorkerStats stats;  // written by this worker only

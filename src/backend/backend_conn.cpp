@@ -215,8 +215,12 @@ void BackendConn::close() {
     return;
   }
   // mysql_close() sends COM_QUIT (a few bytes, never blocks on a drained socket) and
-  // closes the fd, which must happen after the watcher is gone.
+  // closes the fd. libuv stops polling inside uv_close(), so the fd may be closed right
+  // after detach() returns: it is closed now, before the caller frees the pool slot, so a
+  // replacement connection never overlaps this one on the server.
   stream_.detach([this] { delete this; });
+  if (mysql_ != nullptr) mysql_close(mysql_);
+  mysql_ = nullptr;
 }
 
 void BackendConn::on_readable() {

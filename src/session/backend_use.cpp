@@ -96,7 +96,6 @@ void Session::checkout() {
     case Pool::Acquired::kQueued:
       waiter_token_ = token;
       worker_.add_waiter(token, this);
-      worker_.runtime().release_soft_holds(*s);
       start_checkout_timer();
       if (a.kick_worker >= 0) worker_.kick(*s, a.kick_worker);
       return;
@@ -473,9 +472,13 @@ void Session::abort_on_server(Server* s) {
   backend_lost("shunned by the monitor (checks failing)");
 }
 
-void Session::release_soft_hold(Server* s) {
-  if (state_ != State::kReady || conn_ == nullptr || &conn_->server() != s || in_txn_) return;
-  if (pins_ == 0 || (pins_ & ~kNextStatementPins) != 0) return;
+void Session::release_soft_hold(const std::vector<Server*>& wanted, int64_t now, uint32_t min_idle_ms) {
+  if (state_ != State::kReady || conn_ == nullptr || in_txn_ || pins_ == 0) return;
+  if ((pins_ & ~kNextStatementPins) != 0 || (pins_ & kPinFoundRows) != 0) return;  // FOUND_ROWS: never
+  if (std::find(wanted.begin(), wanted.end(), &conn_->server()) == wanted.end()) return;
+  // LAST_INSERT_ID() is replayed on any connection; warnings are lost, so a client that
+  // asks for them right away (within min_idle_ms) still gets them.
+  if ((pins_ & kPinWarnings) != 0 && now - idle_since_ms_ < min_idle_ms) return;
   pins_ = 0;
   kept_for_info_ = false;
   release_backend();

@@ -17,6 +17,10 @@ void Session::dispatch() {
     return;
   }
   cmd_type_ = static_cast<uint8_t>(payload[0]);
+  // Process list (admin port): what runs now. Idle again in finish_command/fail_command.
+  info_->note_command(cmd_type_, schema_,
+                      cmd_type_ == proto::kComQuery ? std::string_view(payload).substr(1) : std::string_view(),
+                      now_ns());
   switch (cmd_type_) {
     case proto::kComQuit:
       close("COM_QUIT");
@@ -137,6 +141,7 @@ void Session::run_on_backend(uint32_t hg, ResponseScanner::Kind kind) {
 
 void Session::finish_command() {
   info_->running_on.store(nullptr, std::memory_order_relaxed);
+  info_->note_idle(schema_, now_ns());
   forced_server_ = nullptr;
   record_statement(!scan_.error());
   finish_statement();
@@ -183,6 +188,7 @@ void Session::finish_command() {
   }
   trim_buffers();
   state_ = State::kReady;
+  idle_since_ms_ = now_ms();
   process_input();
 }
 
@@ -194,8 +200,16 @@ void Session::record_statement(bool ok) {
   auto route = static_cast<size_t>(route_read_ ? RouteKind::kRead : RouteKind::kWrite);
   bool on_writer = server_ == nullptr || server_->hostgroup.load(std::memory_order_relaxed) == worker_.table().writer_id();
   st.queries[route][static_cast<size_t>(on_writer ? TargetGroup::kWriter : TargetGroup::kReader)].add();
-  st.latency[route].observe(now_ns() - cmd_start_ns_);
+  int64_t latency = now_ns() - cmd_start_ns_;
+  st.latency[route].observe(latency);
   if (!ok) st.query_errors.add();
+  // By statement kind, for stats_mysql_commands_counters (text protocol and USE).
+  if (cmd_type_ == proto::kComQuery) {
+    std::string_view sql = std::string_view(cmd_payload_).substr(1);
+    st.commands[static_cast<size_t>(command_kind(sql, cls_.has(kLockingRead)))].observe(latency);
+  } else if (cmd_type_ == proto::kComInitDb) {
+    st.commands[static_cast<size_t>(CommandKind::kUse)].observe(latency);
+  }
   record_digest(ok);
 }
 
@@ -220,6 +234,7 @@ void Session::fail_command(uint16_t code, std::string_view state, const std::str
     return;
   }
   info_->running_on.store(nullptr, std::memory_order_relaxed);
+  info_->note_idle(schema_, now_ns());
   forced_server_ = nullptr;
   if (!login_pending_) record_statement(false);
   if (login_pending_) {
@@ -232,6 +247,7 @@ void Session::fail_command(uint16_t code, std::string_view state, const std::str
   send_error(mid_response ? scan_.next_seq() : 1, code, state, msg);
   trim_buffers();
   state_ = State::kReady;
+  idle_since_ms_ = now_ms();
   process_input();
 }
 

@@ -1,6 +1,7 @@
 // Client handshake and authentication: Handshake v10, mysql_native_password,
 // caching_sha2_password (fast path), and auth switch between them.
 #include "sluice/auth.h"
+#include "sluice/clock.h"
 #include "sluice/log.h"
 #include "sluice/protocol.h"
 #include "sluice/runtime.h"
@@ -124,6 +125,7 @@ void Session::auth_done(bool ok, uint8_t seq, bool sha2_fast) {
   }
   // The per-username counter outlives table swaps: it identifies the user for KILL.
   info_->user.store(user_->connections.get(), std::memory_order_relaxed);
+  info_->note_login(user_->cfg.username, schema_, now_ns());
   backend_id_.user = user_->cfg.backend_username;
   backend_id_.password = user_->cfg.backend_password;
   backend_id_.found_rows = (caps_ & proto::kFoundRows) != 0;

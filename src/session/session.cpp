@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "sluice/clock.h"
 #include "sluice/log.h"
 #include "sluice/protocol.h"
 #include "sluice/runtime.h"
@@ -10,12 +11,16 @@
 
 namespace sluice {
 
-Session::Session(Worker& worker, int fd, uint32_t conn_id, std::string peer)
+Session::Session(Worker& worker, int fd, uint32_t conn_id, std::string peer, uint16_t peer_port)
     : worker_(worker), conn_id_(conn_id), peer_(std::move(peer)) {
   client_.attach(worker.loop(), fd, this);
   info_ = std::make_shared<SessionInfo>();
   info_->worker = worker.id();
   info_->session = this;
+  info_->client_host = peer_;
+  info_->client_port = peer_port;
+  info_->connected_ns = now_ns();
+  info_->since_ns.store(info_->connected_ns, std::memory_order_relaxed);
   worker.runtime().sessions.add(conn_id, info_);
   worker_.sessions.fetch_add(1, std::memory_order_relaxed);
   worker_.runtime().client_connections.fetch_add(1, std::memory_order_relaxed);
@@ -103,7 +108,10 @@ void Session::process_input() {
     switch (state_) {
       case State::kGreeting: on_handshake_response(cmd_payload_, seq); break;
       case State::kAuthSwitch: on_auth_switch_response(cmd_payload_, seq); break;
-      case State::kReady: dispatch(); break;
+      case State::kReady:
+        dispatch();
+        if (state_ == State::kReady) info_->note_idle(schema_, now_ns());  // answered locally
+        break;
       case State::kInfile:
         if (conn_ != nullptr) conn_->stream().write(cmd_raw_);
         if (cmd_payload_.empty()) {  // the empty packet ends the file

@@ -7,6 +7,7 @@
 #include "sluice/clock.h"
 #include "sluice/log.h"
 #include "sluice/runtime.h"
+#include "sluice/session.h"
 #include "sluice/topology.h"
 #include "sluice/worker.h"
 
@@ -128,6 +129,16 @@ void Worker::close_idle_connections() {
 void Worker::reap_idle() {
   warm_pools();
   int64_t now = now_ms();
+  // Clients queue for these servers: sessions idling on a connection kept only for a
+  // possible SHOW WARNINGS / LAST_INSERT_ID() give it back.
+  std::vector<Server*> wanted;
+  for (Server* s : rt_.topology().servers())
+    if (s->pool.stats().waiting > 0) wanted.push_back(s);
+  if (!wanted.empty()) {
+    for (auto& [id, info] : rt_.sessions.on_worker(id_)) {
+      if (info->session != nullptr) info->session->release_soft_hold(wanted, now, kSoftHoldMinIdleMs);
+    }
+  }
   for (Server* sp : rt_.topology().servers()) {
     Server& s = *sp;
     if (s.draining()) {

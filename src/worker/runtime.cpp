@@ -56,21 +56,6 @@ std::string Runtime::apply_config(const Config& next) {
   return "";
 }
 
-void Runtime::release_soft_holds(Server& s) {
-  int64_t now = now_ms();
-  int64_t last = s.soft_holds_released_ms.load(std::memory_order_relaxed);
-  if (now - last < 100 || !s.soft_holds_released_ms.compare_exchange_strong(last, now)) return;
-  for (auto& w : workers_) {
-    Worker* worker = w.get();
-    Server* sp = &s;
-    worker->post([this, worker, sp] {
-      for (auto& [id, info] : sessions.on_worker(worker->id())) {
-        if (info->session != nullptr) info->session->release_soft_hold(sp);
-      }
-    });
-  }
-}
-
 void Runtime::server_shunned(Server* s) {
   for (auto& w : workers_) {
     Worker* worker = w.get();

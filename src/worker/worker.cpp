@@ -83,13 +83,13 @@ void Worker::on_accept() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     char ip[INET_ADDRSTRLEN] = "?";
     inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
-    auto* s = new Session(*this, fd, rt_.next_connection_id(), ip);
+    auto* s = new Session(*this, fd, rt_.next_connection_id(), ip, ntohs(peer.sin_port));
     s->start();
   }
 }
 
 void Worker::start() {
-  uv_timer_start(&reaper_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->reap_idle(); }, 1000, 1000);
+  uv_timer_start(&reaper_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->reap_idle(); }, 100, 100);
   post([this] { warm_pools(); });
   thread_ = std::thread([this] { run(); });
 }

@@ -84,6 +84,7 @@ bool Session::dispatch_statement() {
 
 void Session::prepare_statement() {
   std::string_view sql = std::string_view(cmd_payload_).substr(1);
+  info_->note_command(cmd_type_, schema_, sql, now_ns());
   if (stmts_.size() >= kMaxClientStatements) {
     send_error(1, 1461, "42000",
                "Can't create more than max_prepared_stmt_count statements (current value: " +
@@ -145,6 +146,7 @@ void Session::execute_statement(uint32_t id) {
     send_error(1, 2013, "HY000", msg);
     return;
   }
+  info_->note_command(cmd_type_, schema_, st->entry->sql, now_ns());  // the process list shows the SQL
   auto ex = proto::parse_stmt_execute(cmd_payload_, st->entry->params);
   if (!ex) {
     send_error(1, 1210, "HY000", "Incorrect arguments to mysqld_stmt_execute");

@@ -9,6 +9,7 @@
 //                  the connection has not bound the ones the client relies on)
 //   FETCH, RESET  the client's packet with the connection's statement id (the connection is
 //                  held for the cursor or long data, so it has the statement)
+#include "sluice/clock.h"
 #include "sluice/log.h"
 #include "sluice/protocol.h"
 #include "sluice/runtime.h"
@@ -143,10 +144,12 @@ void Session::register_on_connection(const PreparedStmt& e, uint32_t backend_id,
 // COM_STMT_SEND_LONG_DATA is done once written (or has failed): no reply to wait for.
 void Session::finish_without_reply() {
   info_->running_on.store(nullptr, std::memory_order_relaxed);
+  info_->note_idle(schema_, now_ns());
   forced_server_ = nullptr;
   if (conn_ != nullptr && pins_ == 0 && !in_txn_) release_backend();
   trim_buffers();
   state_ = State::kReady;
+  idle_since_ms_ = now_ms();
   process_input();
 }
 

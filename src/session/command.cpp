@@ -204,7 +204,8 @@ void Session::record_statement(bool ok) {
   st.latency[route].observe(latency);
   if (!ok) st.query_errors.add();
   // By statement kind, for stats_mysql_commands_counters (text protocol and USE).
-  if (cmd_type_ == proto::kComQuery) {
+  // (After LOCAL INFILE data the payload is the file's empty last packet, not the SQL.)
+  if (cmd_type_ == proto::kComQuery && !cmd_payload_.empty()) {
     std::string_view sql = std::string_view(cmd_payload_).substr(1);
     st.commands[static_cast<size_t>(command_kind(sql, cls_.has(kLockingRead)))].observe(latency);
   } else if (cmd_type_ == proto::kComInitDb) {

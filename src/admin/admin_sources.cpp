@@ -231,4 +231,7 @@ std::vector<std::pair<uint32_t, uint64_t>> rule_hits(Runtime& rt) {
   return table->rules->hits();
 }
 
+// The monitor's recent checks of one kind, oldest first.
+std::vector<MonitorLogEntry> monitor_rows(Runtime& rt, MonitorCheck kind) { return rt.monitor_log.snapshot(kind); }
+
 }  // namespace sluice::admin

@@ -218,9 +218,11 @@ void BackendConn::close() {
   // closes the fd. libuv stops polling inside uv_close(), so the fd may be closed right
   // after detach() returns: it is closed now, before the caller frees the pool slot, so a
   // replacement connection never overlaps this one on the server.
-  stream_.detach([this] { delete this; });
-  if (mysql_ != nullptr) mysql_close(mysql_);
+  // detach() may delete this at once (no watcher yet), so the handle is taken first.
+  MYSQL* m = mysql_;
   mysql_ = nullptr;
+  stream_.detach([this] { delete this; });
+  if (m != nullptr) mysql_close(m);
 }
 
 void BackendConn::on_readable() {

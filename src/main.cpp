@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     LOG_ERROR("%s", err.c_str());
     return 1;
   }
-  sluice::Monitor monitor(rt.topology(), [&rt](sluice::Server* s) { rt.server_shunned(s); });
+  sluice::Monitor monitor(rt.topology(), [&rt](sluice::Server* s) { rt.server_shunned(s); }, &rt.monitor_log);
   rt.kick_monitor = [&monitor] { monitor.check_now(); };
   rt.start();
   monitor.start();

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "sluice/config.h"
+#include "sluice/monitor_log.h"
 #include "sluice/topology.h"
 
 namespace sluice {
@@ -74,7 +75,8 @@ class Monitor {
   // it can be failed over instead of hanging.
   using ShunListener = std::function<void(Server*)>;
 
-  Monitor(Topology& topo, ShunListener on_shunned);
+  // `log` (optional) receives every check's result for the admin port's monitor tables.
+  Monitor(Topology& topo, ShunListener on_shunned, MonitorLog* log = nullptr);
   ~Monitor();  // stops and joins
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
@@ -91,9 +93,12 @@ class Monitor {
   void run(Target& t);
   void check(Target& t, const MonitorConfig& cfg, int64_t now);
   bool wait_for(std::chrono::milliseconds d);  // false when stopping
+  void note(MonitorCheck kind, const Server& s, int64_t start_us, int64_t took_us, bool ok,
+            std::optional<int64_t> value, const std::string& error);
 
   Topology& topo_;
   ShunListener on_shunned_;
+  MonitorLog* log_;
   std::vector<std::unique_ptr<Target>> targets_;  // supervisor thread only (and stop())
   std::thread supervisor_;
   std::mutex mu_;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sluice/config.h"
+#include "sluice/monitor_log.h"
 #include "sluice/sessions.h"
 #include "sluice/stmt_cache.h"
 #include "sluice/topology.h"
@@ -59,6 +60,7 @@ class Runtime {
   std::atomic<uint64_t> global_written_seq[kGtidDomains] = {};
   // Wakes the monitor's checks at once (a server refused a write as read-only). Set by main.
   std::function<void()> kick_monitor;
+  MonitorLog monitor_log;  // filled by the monitor, read by the admin port
 
   uint32_t next_connection_id() { return next_conn_id_.fetch_add(1, std::memory_order_relaxed); }
   std::atomic<uint32_t> client_connections{0};

@@ -28,6 +28,7 @@
 
 #include "sluice/backend.h"
 #include "sluice/classifier.h"
+#include "sluice/command_kind.h"
 #include "sluice/response.h"
 #include "sluice/session_vars.h"
 #include "sluice/sessions.h"
@@ -246,7 +247,8 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   int64_t cmd_start_ns_ = 0;
   bool route_read_ = false;
   Classification cls_;
-  std::optional<uint32_t> rule_hostgroup_;  // a query rule's destination_hostgroup
+  std::optional<uint32_t> rule_hostgroup_;
+  CommandKind cmd_kind_{};  // COM_QUERY: the statement's kind (stats_mysql_commands_counters)  // a query rule's destination_hostgroup
   bool digest_valid_ = false;  // digest_text_/digest_hash_ describe the statement in flight
   std::string digest_text_;
   uint64_t digest_hash_ = 0;

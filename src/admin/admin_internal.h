@@ -15,6 +15,7 @@
 
 #include "sluice/admin.h"
 #include "sluice/digest_stats.h"
+#include "sluice/monitor_log.h"
 #include "sluice/pool.h"
 
 namespace sluice {
@@ -89,6 +90,7 @@ std::vector<CommandRow> command_rows(Runtime& rt);
 std::vector<UserRow> user_rows(Runtime& rt);
 std::vector<DigestRow> digest_rows(Runtime& rt, bool reset);  // sluice::DigestRow
 std::vector<std::pair<uint32_t, uint64_t>> rule_hits(Runtime& rt);
+std::vector<MonitorLogEntry> monitor_rows(Runtime& rt, MonitorCheck kind);
 
 // ---- admin_executor.cpp ----
 // Admin settings the admin thread applies itself (LOAD ADMIN VARIABLES TO RUNTIME): the

@@ -134,6 +134,19 @@ std::vector<std::string> schema_ddl(const PoolLimits& pool_defaults) {
                       "cnt_10ms INT NOT NULL , cnt_50ms INT NOT NULL , cnt_100ms INT NOT NULL , cnt_500ms INT NOT NULL , "
                       "cnt_1s INT NOT NULL , cnt_5s INT NOT NULL , cnt_10s INT NOT NULL , cnt_INFs INT NOT NULL"));
   ddl.push_back(table("stats.stats_mysql_global", "Variable_Name VARCHAR NOT NULL PRIMARY KEY , Variable_Value VARCHAR NOT NULL"));
+  // ProxySQL's monitor schema: the newest checks of each kind (Runtime::monitor_log).
+  ddl.push_back(table("monitor.mysql_server_connect_log",
+                      "hostname VARCHAR NOT NULL , port INT NOT NULL DEFAULT 3306 , time_start_us INT NOT NULL DEFAULT 0 , "
+                      "connect_success_time_us INT DEFAULT 0 , connect_error VARCHAR"));
+  ddl.push_back(table("monitor.mysql_server_ping_log",
+                      "hostname VARCHAR NOT NULL , port INT NOT NULL DEFAULT 3306 , time_start_us INT NOT NULL DEFAULT 0 , "
+                      "ping_success_time_us INT DEFAULT 0 , ping_error VARCHAR"));
+  ddl.push_back(table("monitor.mysql_server_read_only_log",
+                      "hostname VARCHAR NOT NULL , port INT NOT NULL DEFAULT 3306 , time_start_us INT NOT NULL DEFAULT 0 , "
+                      "success_time_us INT DEFAULT 0 , read_only INT DEFAULT 1 , error VARCHAR"));
+  ddl.push_back(table("monitor.mysql_server_replication_lag_log",
+                      "hostname VARCHAR NOT NULL , port INT NOT NULL DEFAULT 3306 , time_start_us INT NOT NULL DEFAULT 0 , "
+                      "success_time_us INT DEFAULT 0 , repl_lag INT DEFAULT 0 , error VARCHAR"));
   ddl.push_back(table("stats.stats_mysql_users",
                       "username VARCHAR PRIMARY KEY , frontend_connections INT NOT NULL , frontend_max_connections INT NOT NULL"));
   return ddl;

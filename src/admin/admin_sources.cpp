@@ -157,6 +157,9 @@ std::vector<std::pair<std::string, std::string>> global_status(Runtime& rt, cons
       {"Queries_read", std::to_string(reads)},
       {"Queries_write", std::to_string(writes)},
       {"Queries_read_on_writer", std::to_string(route(RouteKind::kRead, TargetGroup::kWriter))},
+      {"Queries_read_on_writer_for_consistency", std::to_string(t.consistency_reads_on_writer)},
+      {"Writes_retried_read_only", std::to_string(t.writes_retried_read_only)},
+      {"Failovers", std::to_string(s.failovers)},
       {"Query_errors", std::to_string(t.errors)},
       {"Queries_frontends_bytes_recv", std::to_string(t.bytes_in)},
       {"Queries_frontends_bytes_sent", std::to_string(t.bytes_out)},
@@ -230,5 +233,8 @@ std::vector<std::pair<uint32_t, uint64_t>> rule_hits(Runtime& rt) {
   if (!table->rules) return {};
   return table->rules->hits();
 }
+
+// The monitor's recent checks of one kind, oldest first.
+std::vector<MonitorLogEntry> monitor_rows(Runtime& rt, MonitorCheck kind) { return rt.monitor_log.snapshot(kind); }
 
 }  // namespace sluice::admin

@@ -104,14 +104,55 @@ Rows digests(Runtime& rt, bool reset) {
   return rows;
 }
 
+Rows monitor_log(Runtime& rt, MonitorCheck kind, bool with_value) {
+  Rows rows;
+  for (const MonitorLogEntry& e : monitor_rows(rt, kind)) {
+    std::vector<Value> row{e.host, int64_t{e.port}, e.time_start_us, e.success_time_us};
+    if (with_value) {
+      if (e.value) row.emplace_back(*e.value);
+      else row.emplace_back(nullptr);
+    }
+    if (e.error.empty()) row.emplace_back(nullptr);
+    else row.emplace_back(e.error);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// runtime_mysql_servers shows what runs: the hostgroup each server is in now (the monitor
+// moves servers of replication hostgroups by read_only) and its health (SHUNNED, ...).
+void runtime_server_state(Database& db, Runtime& rt) {
+  std::vector<PoolRow> placed = pool_rows(rt);
+  sqlite3_stmt* st = nullptr;
+  const char* sql = "UPDATE main.runtime_mysql_servers SET hostgroup_id = ?, status = ? WHERE hostname = ? AND port = ?";
+  if (sqlite3_prepare_v2(db.handle(), sql, -1, &st, nullptr) != SQLITE_OK) return;
+  for (const PoolRow& p : placed) {
+    size_t same = 0;
+    for (const PoolRow& q : placed) same += q.host == p.host && q.port == p.port;
+    if (same != 1) continue;  // listed in several hostgroups: keep the configured rows
+    // The table's CHECK knows ProxySQL's four statuses; lag shunning shows as SHUNNED here
+    // (stats_mysql_connection_pool tells SHUNNED_REPLICATION_LAG apart).
+    std::string status = p.status == "SHUNNED_REPLICATION_LAG" ? "SHUNNED" : p.status;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, p.hostgroup);
+    sqlite3_bind_text(st, 2, status.data(), static_cast<int>(status.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, p.host.data(), static_cast<int>(p.host.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, p.port);
+    sqlite3_step(st);
+  }
+  sqlite3_finalize(st);
+}
+
 }  // namespace
 
 void refresh_tables(Database& db, Runtime& rt, std::string_view sql, const Config& running, const std::string& version,
                     int64_t uptime_s) {
   std::string text = lower(sql);
   auto names = [&](const char* table) { return text.find(table) != std::string::npos; };
-  if (names("runtime_mysql_servers") || names("runtime_mysql_replication_hostgroups"))
+  if (names("runtime_mysql_servers") || names("runtime_mysql_replication_hostgroups")) {
     write_tables(db, Module::kMysqlServers, Layer::kRuntime, running);
+    runtime_server_state(db, rt);
+  }
   if (names("runtime_mysql_users")) write_tables(db, Module::kMysqlUsers, Layer::kRuntime, running);
   if (names("runtime_mysql_query_rules")) write_tables(db, Module::kMysqlQueryRules, Layer::kRuntime, running);
   if (names("runtime_global_variables")) {
@@ -138,6 +179,14 @@ void refresh_tables(Database& db, Runtime& rt, std::string_view sql, const Confi
   }
   if (names("stats_mysql_query_digest_reset")) fill(db, "stats.stats_mysql_query_digest_reset", digests(rt, true));
   else if (names("stats_mysql_query_digest")) fill(db, "stats.stats_mysql_query_digest", digests(rt, false));
+  if (names("mysql_server_connect_log"))
+    fill(db, "monitor.mysql_server_connect_log", monitor_log(rt, MonitorCheck::kConnect, false));
+  if (names("mysql_server_ping_log"))
+    fill(db, "monitor.mysql_server_ping_log", monitor_log(rt, MonitorCheck::kPing, false));
+  if (names("mysql_server_read_only_log"))
+    fill(db, "monitor.mysql_server_read_only_log", monitor_log(rt, MonitorCheck::kReadOnly, true));
+  if (names("mysql_server_replication_lag_log"))
+    fill(db, "monitor.mysql_server_replication_lag_log", monitor_log(rt, MonitorCheck::kReplicationLag, true));
   if (names("stats_mysql_query_rules")) {
     Rows rows;
     for (auto [id, hits] : rule_hits(rt)) rows.push_back({int64_t{id}, i64(hits)});

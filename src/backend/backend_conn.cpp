@@ -218,8 +218,7 @@ void BackendConn::close() {
   // closes the fd. libuv stops polling inside uv_close(), so the fd may be closed right
   // after detach() returns: it is closed now, before the caller frees the pool slot, so a
   // replacement connection never overlaps this one on the server.
-  // A stream that was never attached (the connect failed) runs the callback at once, so
-  // `this` may be gone when detach() returns: the handle is taken out first.
+  // detach() may delete this at once (no watcher yet), so the handle is taken first.
   MYSQL* m = mysql_;
   mysql_ = nullptr;
   stream_.detach([this] { delete this; });

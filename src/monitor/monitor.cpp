@@ -27,6 +27,19 @@ std::optional<int64_t> seconds_behind_master(const std::vector<std::string>& col
   return std::nullopt;
 }
 
+void MonitorLog::add(MonitorCheck kind, MonitorLogEntry e) {
+  std::lock_guard lock(mu_);
+  auto& ring = rings_[static_cast<size_t>(kind)];
+  ring.push_back(std::move(e));
+  if (ring.size() > kMaxEntries) ring.pop_front();
+}
+
+std::vector<MonitorLogEntry> MonitorLog::snapshot(MonitorCheck kind) const {
+  std::lock_guard lock(mu_);
+  const auto& ring = rings_[static_cast<size_t>(kind)];
+  return {ring.begin(), ring.end()};
+}
+
 std::vector<Gtid> parse_gtid_list(std::string_view text) {
   std::vector<Gtid> out;
   size_t i = 0;
@@ -85,7 +98,30 @@ struct Monitor::Target {
   }
 };
 
-Monitor::Monitor(Topology& topo, ShunListener on_shunned) : topo_(topo), on_shunned_(std::move(on_shunned)) {}
+Monitor::Monitor(Topology& topo, ShunListener on_shunned, MonitorLog* log)
+    : topo_(topo), on_shunned_(std::move(on_shunned)), log_(log) {}
+
+namespace {
+
+int64_t unix_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void Monitor::note(MonitorCheck kind, const Server& s, int64_t start_us, int64_t took_us, bool ok,
+                   std::optional<int64_t> value, const std::string& error) {
+  if (log_ == nullptr) return;
+  MonitorLogEntry e;
+  e.host = s.host;
+  e.port = s.port;
+  e.time_start_us = start_us;
+  e.success_time_us = ok ? std::max<int64_t>(1, took_us) : 0;
+  e.value = value;
+  if (!ok) e.error = error;
+  log_->add(kind, std::move(e));
+}
 
 Monitor::~Monitor() { stop(); }
 
@@ -222,18 +258,21 @@ void Monitor::check(Target& t, const MonitorConfig& cfg, int64_t now) {
   std::string error;
   bool ok = true;
   if (t.conn == nullptr) {
+    int64_t start = unix_us(), t0 = now_ns();
     t.conn = open_connection(s, cfg, &error);
     ok = t.conn != nullptr;
+    note(MonitorCheck::kConnect, s, start, (now_ns() - t0) / 1000, ok, std::nullopt, error);
   }
   if (ok && now >= t.next_ping) {
     t.next_ping = now + cfg.ping_interval_ms;
-    int64_t t0 = now_ns();
+    int64_t start = unix_us(), t0 = now_ns();
     if (MYSQL_RES* res = run_query(t.conn, "SELECT 1", &error)) {
       mysql_free_result(res);
       s.monitor_latency_us.store((now_ns() - t0) / 1000, std::memory_order_relaxed);
     } else {
       ok = false;
     }
+    note(MonitorCheck::kPing, s, start, (now_ns() - t0) / 1000, ok, std::nullopt, error);
   }
   if (ok && now >= t.next_read_only) {
     t.next_read_only = now + cfg.read_only_interval_ms;
@@ -246,11 +285,17 @@ void Monitor::check(Target& t, const MonitorConfig& cfg, int64_t now) {
           check_type = r.check_type;
       }
     }
-    if (MYSQL_RES* res = run_query(t.conn, read_only_query(check_type), &error)) {
+    int64_t start = unix_us(), t0 = now_ns();
+    std::string ro_error;
+    MYSQL_RES* res = run_query(t.conn, read_only_query(check_type), &ro_error);
+    const bool ro_ok = res != nullptr;
+    std::optional<int64_t> ro_value;
+    if (res != nullptr) {
       if (MYSQL_ROW row = mysql_fetch_row(res)) {
         bool ro = row[0] != nullptr && std::strcmp(row[0], "0") != 0;
         bool innodb_ro = row[1] != nullptr && std::strcmp(row[1], "0") != 0;
-        topo_.on_read_only(&s, read_only_of(check_type, ro, innodb_ro));
+        ro_value = read_only_of(check_type, ro, innodb_ro);
+        topo_.on_read_only(&s, static_cast<int>(*ro_value));
         for (const Gtid& g : parse_gtid_list(row[2] != nullptr ? row[2] : "")) {
           if (g.domain < kGtidDomains) s.applied_seq[g.domain].store(g.seq, std::memory_order_release);
         }
@@ -258,12 +303,16 @@ void Monitor::check(Target& t, const MonitorConfig& cfg, int64_t now) {
       mysql_free_result(res);
     } else if (connection_error(t.conn)) {
       ok = false;
+      error = ro_error;
     }
+    note(MonitorCheck::kReadOnly, s, start, (now_ns() - t0) / 1000, ro_ok, ro_value, ro_error);
   }
   if (ok && now >= t.next_lag) {
     t.next_lag = now + cfg.replication_lag_interval_ms;
     std::string lag_error;
-    if (MYSQL_RES* res = run_query(t.conn, "SHOW SLAVE STATUS", &lag_error)) {
+    int64_t start = unix_us(), t0 = now_ns();
+    MYSQL_RES* res = run_query(t.conn, "SHOW SLAVE STATUS", &lag_error);
+    if (res != nullptr) {
       std::vector<std::string> columns;
       unsigned n = mysql_num_fields(res);
       MYSQL_FIELD* fields = mysql_fetch_fields(res);
@@ -278,9 +327,11 @@ void Monitor::check(Target& t, const MonitorConfig& cfg, int64_t now) {
       mysql_free_result(res);
       s.replication_lag_ms.store(t.lag_s ? *t.lag_s * 1000 : -1, std::memory_order_relaxed);
       t.lag_warned = false;
+      if (t.replica) note(MonitorCheck::kReplicationLag, s, start, (now_ns() - t0) / 1000, true, t.lag_s, "");
     } else if (connection_error(t.conn)) {
       ok = false;
       error = lag_error;
+      note(MonitorCheck::kReplicationLag, s, start, 0, false, std::nullopt, lag_error);
     } else {
       if (!t.lag_warned) LOG_WARN("monitor: %s: %s (replication lag unknown)", s.name.c_str(), lag_error.c_str());
       t.lag_warned = true;

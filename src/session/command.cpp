@@ -93,6 +93,7 @@ void Session::dispatch() {
     server_ = conn_ != nullptr ? &conn_->server() : nullptr;
     if (apply_query_rules(sql)) return;  // answered by a rule (error_msg / OK_msg)
     sql = std::string_view(cmd_payload_).substr(1);  // a rule may have rewritten it
+    cmd_kind_ = command_kind(sql, cls_.has(kLockingRead));
     release_unneeded_hold();
     note_diagnostics_need();
     pin_before(sql);
@@ -204,10 +205,10 @@ void Session::record_statement(bool ok) {
   st.latency[route].observe(latency);
   if (!ok) st.query_errors.add();
   // By statement kind, for stats_mysql_commands_counters (text protocol and USE).
-  // (After LOCAL INFILE data the payload is the file's empty last packet, not the SQL.)
-  if (cmd_type_ == proto::kComQuery && !cmd_payload_.empty()) {
-    std::string_view sql = std::string_view(cmd_payload_).substr(1);
-    st.commands[static_cast<size_t>(command_kind(sql, cls_.has(kLockingRead)))].observe(latency);
+  // cmd_payload_ no longer holds the statement after LOAD DATA LOCAL INFILE (it held the
+  // file's packets), so the kind was taken at dispatch.
+  if (cmd_type_ == proto::kComQuery) {
+    st.commands[static_cast<size_t>(cmd_kind_)].observe(latency);
   } else if (cmd_type_ == proto::kComInitDb) {
     st.commands[static_cast<size_t>(CommandKind::kUse)].observe(latency);
   }

@@ -158,7 +158,9 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void record_statement(bool ok);
 
   // ---- query rules and digests (rules.cpp) ----
-  bool apply_query_rules(std::string_view sql);  // true if the rule answered the client
+  // true if a rule answered the client. `prepared`: a COM_STMT_EXECUTE of `sql`; only the
+  // digest, destination_hostgroup and multiplex apply (as in ProxySQL, no rewrite).
+  bool apply_query_rules(std::string_view sql, bool prepared = false);
   void record_digest(bool ok);
 
   // ---- pinning (pins.cpp) ----

@@ -167,8 +167,10 @@ Outcome Executor::run_one(std::string_view text, SessionContext& ctx) {
 
 Outcome Executor::run_sql(const Statement& st, SessionContext& ctx) {
   try {
-    bool runtime = lower(st.sql).find("runtime_") != std::string::npos;
-    refresh_tables(db_, rt_, st.sql, runtime ? running() : Config{}, version_, uptime_s());
+    // runtime_* tables are rebuilt from the running config, only when the query names one.
+    Config cfg;
+    if (lower(st.sql).find("runtime_") != std::string::npos) cfg = running();
+    refresh_tables(db_, rt_, st.sql, cfg, version_, uptime_s());
   } catch (const AdminError& e) {
     return Outcome::fail(1105, "HY000", e.what());
   }

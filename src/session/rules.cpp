@@ -22,7 +22,7 @@ constexpr uint16_t kRuleErrorCode = 1148;
 
 }  // namespace
 
-bool Session::apply_query_rules(std::string_view sql) {
+bool Session::apply_query_rules(std::string_view sql, bool prepared) {
   rule_hostgroup_.reset();
   digest_valid_ = false;
   const RoutingTable& table = worker_.table();
@@ -40,6 +40,7 @@ bool Session::apply_query_rules(std::string_view sql) {
   q.schemaname = schema_;
   q.client_addr = peer_;
   q.worker = static_cast<uint32_t>(worker_.id());
+  q.allow_rewrite = !prepared;
   thread_local RuleOutcome out;
   rules->evaluate(q, out);
   if (!out.matched()) return false;
@@ -47,6 +48,11 @@ bool Session::apply_query_rules(std::string_view sql) {
     digest_text_.assign(q.digest().text);
     digest_hash_ = q.digest().hash;
     digest_valid_ = true;
+  }
+  if (prepared) {
+    if (out.multiplex && *out.multiplex == 0) add_pin(kPinQueryRule);
+    rule_hostgroup_ = out.destination_hostgroup;
+    return false;
   }
   if (out.error_msg || out.ok_msg) {
     worker_.stats.rule_answered.add();

@@ -228,10 +228,19 @@ void Session::route_statement(ClientStmt& st, ResponseScanner::Kind kind) {
   cmd_start_ns_ = now_ns();
   release_unneeded_hold();
   note_diagnostics_need();
-  if (cmd_type_ == proto::kComStmtExecute) pin_before(st.entry->sql);
+  rule_hostgroup_.reset();
+  if (cmd_type_ == proto::kComStmtExecute) {
+    pin_before(st.entry->sql);
+    apply_query_rules(st.entry->sql, true);  // digest statistics, destination_hostgroup
+  }
   RouteDecision d = decide_route(cls_, SessionView{autocommit_, in_txn_, pins_ != 0});
   route_read_ = d.read;
-  run_on_backend(d.read ? reader_hg() : writer_hg(), kind);
+  uint32_t hg = d.read ? reader_hg() : writer_hg();
+  if (rule_hostgroup_) {
+    hg = *rule_hostgroup_;
+    route_read_ = d.read && hg != writer_hg();
+  }
+  run_on_backend(hg, kind);
 }
 
 // After a COM_STMT_* response (finish_command).

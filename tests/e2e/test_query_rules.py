@@ -156,3 +156,25 @@ def test_rule_errors_refuse_to_start(sluice_bin, tmp_path):
     r = h.run([str(sluice_bin), "--check-config", str(path)], check=False)
     assert r.returncode != 0
     assert "query_rules[0].match_pattern: invalid regular expression" in r.stderr
+
+
+def test_rules_and_digests_apply_to_prepared_statements(sluice_factory):
+    # As in ProxySQL, an execute is routed by the rules matching its prepared SQL and
+    # counted in stats_mysql_query_digest under that SQL's digest.
+    from helpers import StmtClient
+    s = _start(sluice_factory, [_rule(1, match_pattern=r"^SELECT @@port AS routed", destination_hostgroup=10)])
+    c = StmtClient(s.port)
+    a = h.connect(s.admin_port, user="admin", password="admin", database=None)
+    try:
+        routed = c.prepare("SELECT @@port AS routed")
+        plain = c.prepare("SELECT @@port AS plain")
+        for _ in range(5):
+            assert c.run(routed) == [(PRIMARY_PORT,)]
+            assert c.run(plain)[0][0] in REPLICA_PORTS
+        counts = dict(h.query(a, "SELECT digest_text, SUM(count_star) FROM stats_mysql_query_digest "
+                                 "WHERE digest_text LIKE 'SELECT @@port AS %' GROUP BY digest_text"))
+        assert counts == {"SELECT @@port AS routed": 5, "SELECT @@port AS plain": 5}, counts
+        assert h.query(a, "SELECT hits FROM stats_mysql_query_rules WHERE rule_id = 1") == ((5,),)
+    finally:
+        a.close()
+        c.close()

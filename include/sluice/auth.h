@@ -32,6 +32,16 @@ bool verify_native(const Credentials& c, std::string_view salt, std::string_view
 // Fast auth only: the proxy always knows the digest, so full auth is never needed.
 bool verify_sha2(const Credentials& c, std::string_view salt, std::string_view token);
 
+// What a handshake (or COM_CHANGE_USER) response with `plugin` and `response` means for
+// `c`, given the salt it was made with. kSwitch: anything Sluice cannot check as sent
+// (other plugins, a hash-only user asked for sha2, an empty scramble for a non-empty
+// password) -> ask for mysql_native_password with a fresh salt.
+enum class Verdict { kOk, kOkSha2Fast, kDenied, kSwitch };
+Verdict check_response(const Credentials& c, std::string_view salt, std::string_view plugin,
+                       std::string_view response);
+// The auth switch request payload asking for mysql_native_password with `salt`.
+std::string auth_switch_payload(std::string_view salt);
+
 // The client's scramble for a password (used by tests and by nothing on the query path).
 std::string native_scramble(std::string_view password, std::string_view salt);
 std::string sha2_scramble(std::string_view password, std::string_view salt);

@@ -116,6 +116,14 @@ struct Reader {
 // with consecutive sequence ids; returns the next sequence id.
 uint8_t append_packet(std::string& out, uint8_t seq, std::string_view payload);
 
+// Where the first logical packet of `in` ends (its 16 MiB chunks joined): kReady with
+// *end set, kNeedMore, or kTooBig once the packet is known to exceed max_bytes (headers
+// included). Reads headers only.
+enum class Framing { kReady, kNeedMore, kTooBig };
+Framing frame_packet(std::string_view in, size_t max_bytes, size_t* end);
+// The body of the logical packet in in[0, end) (chunk headers dropped) into `payload`.
+void join_payload(std::string_view in, size_t end, std::string& payload);
+
 // ---- packets Sluice builds -------------------------------------------------------------
 
 struct OkInfo {

@@ -77,27 +77,16 @@ void AdminSession::on_readable() {
 // One logical packet (16 MiB chunks joined).
 bool AdminSession::take_packet(std::string& payload, uint8_t& seq) {
   size_t end = 0;
-  while (true) {
-    if (in_.size() < end + 4) return false;
-    auto* h = reinterpret_cast<const unsigned char*>(in_.data() + end);
-    uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16);
-    end += 4 + len;
-    if (end > kMaxQuery) {
+  switch (proto::frame_packet(in_, kMaxQuery, &end)) {
+    case proto::Framing::kNeedMore: return false;
+    case proto::Framing::kTooBig:
       send_error(static_cast<uint8_t>(in_[3] + 1), 1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
       close("oversize packet");
       return false;
-    }
-    if (in_.size() < end) return false;
-    if (len < proto::kMaxChunk) break;
+    case proto::Framing::kReady: break;
   }
   seq = static_cast<uint8_t>(in_[3]);
-  payload.clear();
-  for (size_t pos = 0; pos < end;) {
-    auto* h = reinterpret_cast<const unsigned char*>(in_.data() + pos);
-    uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16);
-    payload.append(in_, pos + 4, len);
-    pos += 4 + len;
-  }
+  proto::join_payload(in_, end, payload);
   in_.erase(0, end);
   return true;
 }
@@ -147,22 +136,15 @@ void AdminSession::on_handshake_response(std::string_view payload, uint8_t seq) 
 // As the client port: check the scramble for the plugin the client chose, else switch it
 // to mysql_native_password with a fresh salt.
 void AdminSession::authenticate(std::string_view plugin, std::string_view response, uint8_t seq) {
-  if (plugin.empty()) plugin = auth::kNativePlugin;
-  if (plugin == auth::kNativePlugin && !response.empty()) {
-    auth_done(auth::verify_native(creds_, salt_, response), seq, false);
-  } else if (plugin == auth::kSha2Plugin && !creds_.sha2_digest2.empty() && response.size() == 32) {
-    auth_done(auth::verify_sha2(creds_, salt_, response), seq, true);
-  } else if (plugin == auth::kNativePlugin && creds_.empty_password) {
-    auth_done(true, seq, false);
-  } else {
-    salt_ = auth::random_salt();
-    std::string sw(1, static_cast<char>(0xfe));
-    sw.append(auth::kNativePlugin);
-    sw.push_back('\0');
-    sw.append(salt_);
-    sw.push_back('\0');
-    send(seq, sw);
-    state_ = State::kAuthSwitch;
+  switch (auth::check_response(creds_, salt_, plugin, response)) {
+    case auth::Verdict::kOk: auth_done(true, seq, false); return;
+    case auth::Verdict::kOkSha2Fast: auth_done(true, seq, true); return;
+    case auth::Verdict::kDenied: auth_done(false, seq, false); return;
+    case auth::Verdict::kSwitch:
+      salt_ = auth::random_salt();
+      send(seq, auth::auth_switch_payload(salt_));
+      state_ = State::kAuthSwitch;
+      return;
   }
 }
 

@@ -108,4 +108,26 @@ std::string sha2_scramble(std::string_view password, std::string_view salt) {
   return xor_bytes(stage1, sha256(sha256(stage1), salt.substr(0, 20)));
 }
 
+Verdict check_response(const Credentials& c, std::string_view salt, std::string_view plugin,
+                       std::string_view response) {
+  if (plugin.empty()) plugin = kNativePlugin;
+  if (plugin == kNativePlugin && !response.empty()) {
+    return verify_native(c, salt, response) ? Verdict::kOk : Verdict::kDenied;
+  }
+  if (plugin == kSha2Plugin && !c.sha2_digest2.empty() && response.size() == 32) {
+    return verify_sha2(c, salt, response) ? Verdict::kOkSha2Fast : Verdict::kDenied;
+  }
+  if (plugin == kNativePlugin && c.empty_password) return Verdict::kOk;
+  return Verdict::kSwitch;
+}
+
+std::string auth_switch_payload(std::string_view salt) {
+  std::string sw(1, static_cast<char>(0xfe));
+  sw.append(kNativePlugin);
+  sw.push_back('\0');
+  sw.append(salt);
+  sw.push_back('\0');
+  return sw;
+}
+
 }  // namespace sluice::auth

@@ -128,6 +128,37 @@ uint8_t append_packet(std::string& out, uint8_t seq, std::string_view payload) {
   }
 }
 
+namespace {
+uint32_t chunk_len(std::string_view in, size_t at) {
+  auto* h = reinterpret_cast<const unsigned char*>(in.data() + at);
+  return h[0] | (h[1] << 8) | (h[2] << 16);
+}
+}  // namespace
+
+Framing frame_packet(std::string_view in, size_t max_bytes, size_t* end) {
+  size_t e = 0;
+  while (true) {
+    if (in.size() < e + 4) return Framing::kNeedMore;
+    uint32_t len = chunk_len(in, e);
+    e += 4 + len;
+    if (e > max_bytes) return Framing::kTooBig;
+    if (in.size() < e) return Framing::kNeedMore;
+    if (len < kMaxChunk) break;
+  }
+  *end = e;
+  return Framing::kReady;
+}
+
+void join_payload(std::string_view in, size_t end, std::string& payload) {
+  payload.clear();
+  payload.reserve(end);
+  for (size_t pos = 0; pos < end;) {
+    uint32_t len = chunk_len(in, pos);
+    payload.append(in.substr(pos + 4, len));
+    pos += 4 + len;
+  }
+}
+
 std::string ok_payload(const OkInfo& ok, uint32_t client_caps) {
   std::string p;
   put_int1(p, 0x00);

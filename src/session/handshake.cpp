@@ -60,32 +60,21 @@ void Session::on_handshake_response(std::string_view payload, uint8_t seq) {
   authenticate(resp->auth_plugin, resp->auth_response, next);
 }
 
-// Checks a scramble of the handshake salt for the plugin the client chose; anything else
-// (other plugins, a hash-only user asked for sha2, an empty scramble for a non-empty
-// password) gets an auth switch to mysql_native_password with a fresh salt.
+// Checks the client's scramble (auth::check_response); what it cannot check gets an auth
+// switch to mysql_native_password with a fresh salt.
 void Session::authenticate(std::string_view plugin, std::string_view response, uint8_t seq) {
-  if (plugin.empty()) plugin = auth::kNativePlugin;
-  if (plugin == auth::kNativePlugin && !response.empty()) {
-    auth_done(auth::verify_native(user_->creds, salt_, response), seq, false);
-  } else if (plugin == auth::kSha2Plugin && !user_->creds.sha2_digest2.empty() && response.size() == 32) {
-    auth_done(auth::verify_sha2(user_->creds, salt_, response), seq, true);
-  } else if (plugin == auth::kNativePlugin && user_->creds.empty_password) {
-    auth_done(true, seq, false);
-  } else {
-    send_auth_switch(seq);
+  switch (auth::check_response(user_->creds, salt_, plugin, response)) {
+    case auth::Verdict::kOk: auth_done(true, seq, false); return;
+    case auth::Verdict::kOkSha2Fast: auth_done(true, seq, true); return;
+    case auth::Verdict::kDenied: auth_done(false, seq, false); return;
+    case auth::Verdict::kSwitch: send_auth_switch(seq); return;
   }
 }
 
 // Asks the client for a mysql_native_password scramble of a fresh salt.
 void Session::send_auth_switch(uint8_t seq) {
   salt_ = auth::random_salt();
-  std::string sw;
-  sw.push_back(static_cast<char>(0xfe));
-  sw.append(auth::kNativePlugin);
-  sw.push_back('\0');
-  sw.append(salt_);
-  sw.push_back('\0');
-  send_packet(seq, sw);
+  send_packet(seq, auth::auth_switch_payload(salt_));
   state_ = State::kAuthSwitch;
 }
 

@@ -72,28 +72,16 @@ void Session::on_stream_error(int) { close("client socket error"); }
 // logical packet has arrived.
 bool Session::take_packet(std::string& raw, std::string& payload, uint8_t& seq) {
   size_t end = 0;
-  while (true) {
-    if (in_.size() < end + 4) return false;
-    auto* h = reinterpret_cast<const unsigned char*>(in_.data() + end);
-    uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16);
-    end += 4 + len;
-    if (end > worker_.table().config->frontend.max_packet_size + size_t{1024}) {
+  switch (proto::frame_packet(in_, worker_.table().config->frontend.max_packet_size + size_t{1024}, &end)) {
+    case proto::Framing::kNeedMore: return false;
+    case proto::Framing::kTooBig:
       send_error(static_cast<uint8_t>(in_[3] + 1), 1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
       close("oversize packet");
       return false;
-    }
-    if (in_.size() < end) return false;
-    if (len < proto::kMaxChunk) break;
+    case proto::Framing::kReady: break;
   }
   seq = static_cast<uint8_t>(in_[3]);
-  payload.clear();
-  payload.reserve(end);
-  for (size_t pos = 0; pos < end;) {
-    auto* h = reinterpret_cast<const unsigned char*>(in_.data() + pos);
-    uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16);
-    payload.append(in_, pos + 4, len);
-    pos += 4 + len;
-  }
+  proto::join_payload(in_, end, payload);
   raw.assign(in_, 0, end);
   in_.erase(0, end);
   return true;

@@ -166,3 +166,21 @@ TEST_CASE("auth: random_salt is 20 bytes in 1..127 and changes") {
   const std::string salt = auth::random_salt();
   CHECK(auth::verify_native(auth::make_credentials("app"), salt, auth::native_scramble("app", salt)));
 }
+
+TEST_CASE("check_response: what a client's auth response means") {
+  using sluice::auth::Verdict;
+  namespace auth = sluice::auth;
+  auto c = auth::make_credentials("secret");
+  std::string salt = auth::random_salt();
+  CHECK(auth::check_response(c, salt, "", auth::native_scramble("secret", salt)) == Verdict::kOk);
+  CHECK(auth::check_response(c, salt, auth::kNativePlugin, auth::native_scramble("wrong", salt)) == Verdict::kDenied);
+  CHECK(auth::check_response(c, salt, auth::kSha2Plugin, auth::sha2_scramble("secret", salt)) == Verdict::kOkSha2Fast);
+  CHECK(auth::check_response(c, salt, "dialog", "x") == Verdict::kSwitch);
+  CHECK(auth::check_response(c, salt, auth::kNativePlugin, "") == Verdict::kSwitch);
+  CHECK(auth::check_response(auth::make_credentials(""), salt, auth::kNativePlugin, "") == Verdict::kOk);
+  // A hash-only user cannot check sha2: switched to native.
+  auto hashed = auth::make_credentials("*14E65567ABDB5135D0CFD9A70B3032C179A49EE7");
+  CHECK(auth::check_response(hashed, salt, auth::kSha2Plugin, std::string(32, 'x')) == Verdict::kSwitch);
+  std::string sw = auth::auth_switch_payload(salt);
+  CHECK(sw == std::string("\xfe") + "mysql_native_password" + std::string(1, '\0') + salt + std::string(1, '\0'));
+}

@@ -387,3 +387,20 @@ TEST_CASE("protocol: tracked_schema") {
     CHECK_FALSE(proto::tracked_schema(t.view));
   }
 }
+
+TEST_CASE("frame_packet / join_payload: logical packets of several chunks") {
+  std::string big(proto::kMaxChunk + 10, 'a');
+  std::string in;
+  proto::append_packet(in, 0, big);
+  proto::append_packet(in, 2, "next");
+  size_t end = 0;
+  CHECK(proto::frame_packet(std::string_view(in).substr(0, 3), 1 << 30, &end) == proto::Framing::kNeedMore);
+  CHECK(proto::frame_packet(std::string_view(in).substr(0, proto::kMaxChunk + 8), 1 << 30, &end) ==
+        proto::Framing::kNeedMore);
+  REQUIRE(proto::frame_packet(in, 1 << 30, &end) == proto::Framing::kReady);
+  CHECK(end == big.size() + 8);
+  std::string payload;
+  proto::join_payload(in, end, payload);
+  CHECK(payload == big);
+  CHECK(proto::frame_packet(in, 1024, &end) == proto::Framing::kTooBig);
+}

@@ -42,13 +42,8 @@ struct DigestSample {
   int64_t now_unix_s = 0;
 };
 
-// One row of stats_mysql_query_digest.
-struct DigestRow {
-  int32_t hostgroup = -1;
-  std::string schemaname;
-  std::string username;
-  std::string client_address;
-  uint64_t digest = 0;
+// The figures of one digest key.
+struct DigestCounters {
   std::string digest_text;
   uint64_t count_star = 0;
   int64_t first_seen = 0;
@@ -58,6 +53,17 @@ struct DigestRow {
   uint64_t max_time = 0;
   uint64_t sum_rows_affected = 0;
   uint64_t sum_rows_sent = 0;
+  void add(const DigestSample& s);
+  void fold(const DigestCounters& other);  // another worker's figures for the same key
+};
+
+// One row of stats_mysql_query_digest: the key, then its figures.
+struct DigestRow : DigestCounters {
+  int32_t hostgroup = -1;
+  std::string schemaname;
+  std::string username;
+  std::string client_address;
+  uint64_t digest = 0;
 
   bool is_overflow() const { return digest == 0 && digest_text == kDigestOverflowText; }
 };
@@ -84,18 +90,7 @@ class DigestStats {
     std::string client_address;
     uint64_t digest;
   };
-  struct Counters {
-    std::string digest_text;
-    uint64_t count_star = 0;
-    int64_t first_seen = 0;
-    int64_t last_seen = 0;
-    uint64_t sum_time = 0;
-    uint64_t min_time = 0;
-    uint64_t max_time = 0;
-    uint64_t sum_rows_affected = 0;
-    uint64_t sum_rows_sent = 0;
-    void add(const DigestSample& s);
-  };
+  using Counters = DigestCounters;
   struct KeyHash {
     using is_transparent = void;
     size_t operator()(const DigestKeyView& k) const;

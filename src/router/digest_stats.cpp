@@ -22,27 +22,27 @@ auto key_tuple(const DigestRow& r) {
   return std::tie(r.hostgroup, r.schemaname, r.username, r.client_address, r.digest);
 }
 
-void fold(DigestRow& into, const DigestRow& r) {
-  if (r.count_star == 0) return;
-  if (into.count_star == 0) {
-    into.first_seen = r.first_seen;
-    into.last_seen = r.last_seen;
-    into.min_time = r.min_time;
-    into.max_time = r.max_time;
-  } else {
-    into.first_seen = std::min(into.first_seen, r.first_seen);
-    into.last_seen = std::max(into.last_seen, r.last_seen);
-    into.min_time = std::min(into.min_time, r.min_time);
-    into.max_time = std::max(into.max_time, r.max_time);
-  }
-  into.count_star += r.count_star;
-  into.sum_time += r.sum_time;
-  into.sum_rows_affected += r.sum_rows_affected;
-  into.sum_rows_sent += r.sum_rows_sent;
-  if (into.digest_text.empty()) into.digest_text = r.digest_text;
-}
-
 }  // namespace
+
+void DigestCounters::fold(const DigestCounters& r) {
+  if (r.count_star == 0) return;
+  if (count_star == 0) {
+    first_seen = r.first_seen;
+    last_seen = r.last_seen;
+    min_time = r.min_time;
+    max_time = r.max_time;
+  } else {
+    first_seen = std::min(first_seen, r.first_seen);
+    last_seen = std::max(last_seen, r.last_seen);
+    min_time = std::min(min_time, r.min_time);
+    max_time = std::max(max_time, r.max_time);
+  }
+  count_star += r.count_star;
+  sum_time += r.sum_time;
+  sum_rows_affected += r.sum_rows_affected;
+  sum_rows_sent += r.sum_rows_sent;
+  if (digest_text.empty()) digest_text = r.digest_text;
+}
 
 size_t DigestStats::KeyHash::operator()(const DigestKeyView& k) const {
   return hash_key(k.hostgroup, k.schemaname, k.username, k.client_address, k.digest);
@@ -62,7 +62,7 @@ bool DigestStats::KeyEqual::operator()(const Key& a, const Key& b) const {
          a.username == b.username && a.client_address == b.client_address;
 }
 
-void DigestStats::Counters::add(const DigestSample& s) {
+void DigestCounters::add(const DigestSample& s) {
   if (count_star == 0) {
     first_seen = s.now_unix_s;
     last_seen = s.now_unix_s;
@@ -100,20 +100,12 @@ void DigestStats::record(const DigestKeyView& key, std::string_view digest_text,
 
 DigestRow DigestStats::to_row(const Key& k, const Counters& c) {
   DigestRow r;
+  static_cast<DigestCounters&>(r) = c;
   r.hostgroup = k.hostgroup;
   r.schemaname = k.schemaname;
   r.username = k.username;
   r.client_address = k.client_address;
   r.digest = k.digest;
-  r.digest_text = c.digest_text;
-  r.count_star = c.count_star;
-  r.first_seen = c.first_seen;
-  r.last_seen = c.last_seen;
-  r.sum_time = c.sum_time;
-  r.min_time = c.min_time;
-  r.max_time = c.max_time;
-  r.sum_rows_affected = c.sum_rows_affected;
-  r.sum_rows_sent = c.sum_rows_sent;
   return r;
 }
 
@@ -164,7 +156,7 @@ std::vector<DigestRow> merge_digest_rows(std::vector<std::vector<DigestRow>> per
   std::vector<DigestRow> merged;
   for (auto& r : all) {
     if (!merged.empty() && key_tuple(merged.back()) == key_tuple(r)) {
-      fold(merged.back(), r);
+      merged.back().fold(r);
     } else {
       merged.push_back(std::move(r));
     }

@@ -92,7 +92,12 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void send_packet(uint8_t seq, std::string_view payload);
   bool write_client(std::string_view bytes);
   void send_error(uint8_t seq, uint16_t code, std::string_view state, std::string_view msg);
-  void send_ok(uint8_t seq);
+  // An OK with the session's status flags (and `info`, e.g. a rule's OK_msg).
+  void send_ok(uint8_t seq, std::string_view info = {});
+  uint16_t status_flags() const;  // autocommit / in-transaction as the client must see them
+  // A held connection died while the client was idle: its next command gets error 2013
+  // (true) instead of running without the state it had.
+  bool report_lost_state();
   void close(const char* why);
 
   // ---- handshake and auth (handshake.cpp) ----

@@ -36,22 +36,14 @@ void Session::dispatch() {
         return;
       }
       multi_statements_ = opt == 0;
-      uint16_t status = static_cast<uint16_t>((autocommit_ ? proto::kStatusAutocommit : 0) |
-                                              (in_txn_ ? proto::kStatusInTrans : 0));
-      send_packet(1, proto::eof_payload(0, status, caps_));
+      send_packet(1, proto::eof_payload(0, status_flags(), caps_));
       return;
     }
     case proto::kComQuery:
     case proto::kComInitDb:
     case proto::kComFieldList:
     case proto::kComStatistics:
-      if (lost_state_) {
-        lost_state_ = false;
-        send_error(1, 2013, "HY000",
-                   "Lost connection to backend server while the session held a transaction or session state; "
-                   "that state is gone");
-        return;
-      }
+      if (report_lost_state()) return;
       break;
     case proto::kComResetConnection:
       reset_session();

@@ -61,11 +61,7 @@ bool Session::apply_query_rules(std::string_view sql, bool prepared) {
     if (out.error_msg) {
       send_error(1, kRuleErrorCode, "42000", *out.error_msg);
     } else {
-      proto::OkInfo ok;
-      ok.status = static_cast<uint16_t>((autocommit_ ? proto::kStatusAutocommit : 0) |
-                                        (in_txn_ ? proto::kStatusInTrans : 0));
-      ok.info = *out.ok_msg;
-      send_packet(1, proto::ok_payload(ok, caps_));
+      send_ok(1, *out.ok_msg);
     }
     return true;
   }

@@ -136,10 +136,24 @@ void Session::send_error(uint8_t seq, uint16_t code, std::string_view state, std
   send_packet(seq, proto::err_payload(code, state, msg));
 }
 
-void Session::send_ok(uint8_t seq) {
+uint16_t Session::status_flags() const {
+  return static_cast<uint16_t>((autocommit_ ? proto::kStatusAutocommit : 0) | (in_txn_ ? proto::kStatusInTrans : 0));
+}
+
+void Session::send_ok(uint8_t seq, std::string_view info) {
   proto::OkInfo ok;
-  ok.status = static_cast<uint16_t>((autocommit_ ? proto::kStatusAutocommit : 0) | (in_txn_ ? proto::kStatusInTrans : 0));
+  ok.status = status_flags();
+  ok.info = info;
   send_packet(seq, proto::ok_payload(ok, caps_));
+}
+
+bool Session::report_lost_state() {
+  if (!lost_state_) return false;
+  lost_state_ = false;
+  send_error(1, 2013, "HY000",
+             "Lost connection to backend server while the session held a transaction or session state; "
+             "that state is gone");
+  return true;
 }
 
 void Session::close(const char* why) {

@@ -115,8 +115,7 @@ void Session::answer_prepare(const PreparedStmt& e, uint32_t client_id) {
   std::string out;
   uint8_t seq = proto::append_packet(out, 1, proto::prepare_ok_payload(client_id, e.columns, e.params, e.warnings));
   bool eofs = (caps_ & proto::kDeprecateEof) == 0;
-  uint16_t status = static_cast<uint16_t>((autocommit_ ? proto::kStatusAutocommit : 0) |
-                                          (in_txn_ ? proto::kStatusInTrans : 0));
+  uint16_t status = status_flags();
   auto section = [&](const ColumnDefs& defs) {
     if (defs.empty()) return;
     for (const std::string& d : defs) seq = proto::append_packet(out, seq, d);
@@ -133,13 +132,7 @@ void Session::execute_statement(uint32_t id) {
     send_error(1, 1243, "HY000", unknown_handler(id, "mysqld_stmt_execute"));
     return;
   }
-  if (lost_state_) {
-    lost_state_ = false;
-    send_error(1, 2013, "HY000",
-               "Lost connection to backend server while the session held a transaction or session state; "
-               "that state is gone");
-    return;
-  }
+  if (report_lost_state()) return;
   if (!st->long_data_error.empty()) {
     std::string msg = std::move(st->long_data_error);
     st->long_data_error.clear();

@@ -163,9 +163,10 @@ class Session final : private StreamHandler, private BackendListener, public Poo
   void record_statement(bool ok);
 
   // ---- query rules and digests (rules.cpp) ----
-  // true if a rule answered the client. `prepared`: a COM_STMT_EXECUTE of `sql`; only the
-  // digest, destination_hostgroup and multiplex apply (as in ProxySQL, no rewrite).
-  bool apply_query_rules(std::string_view sql, bool prepared = false);
+  // true if a rule answered the client. `prepared`: a COM_STMT_EXECUTE of that statement
+  // (its digest was taken at prepare); only destination_hostgroup and multiplex apply (as
+  // in ProxySQL, no rewrite).
+  bool apply_query_rules(std::string_view sql, const PreparedStmt* prepared = nullptr);
   void record_digest(bool ok);
 
   // ---- pinning (pins.cpp) ----

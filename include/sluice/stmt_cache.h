@@ -42,6 +42,8 @@ struct PreparedStmt {
   std::string context;
   std::string sql;
   Classification cls;  // where executions may run (classified once, at prepare time)
+  std::string digest_text;  // for stats_mysql_query_digest and rules (once, at prepare time)
+  uint64_t digest_hash = 0;
   uint16_t params = 0;
   uint16_t columns = 0;
   uint16_t warnings = 0;  // of the prepare itself

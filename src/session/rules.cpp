@@ -12,6 +12,7 @@
 #include "sluice/query_rules.h"
 #include "sluice/runtime.h"
 #include "sluice/session.h"
+#include "sluice/stmt_cache.h"
 #include "sluice/topology.h"
 
 namespace sluice {
@@ -22,7 +23,7 @@ constexpr uint16_t kRuleErrorCode = 1148;
 
 }  // namespace
 
-bool Session::apply_query_rules(std::string_view sql, bool prepared) {
+bool Session::apply_query_rules(std::string_view sql, const PreparedStmt* prepared) {
   rule_hostgroup_.reset();
   digest_valid_ = false;
   const RoutingTable& table = worker_.table();
@@ -30,8 +31,13 @@ bool Session::apply_query_rules(std::string_view sql, bool prepared) {
   if (!table.config->query_digests && rules == nullptr) return false;
   QueryContext q(sql);
   if (table.config->query_digests) {
-    digest_text(sql, digest_text_);
-    digest_hash_ = digest_hash(digest_text_);
+    if (prepared != nullptr) {
+      digest_text_ = prepared->digest_text;
+      digest_hash_ = prepared->digest_hash;
+    } else {
+      digest_text(sql, digest_text_);
+      digest_hash_ = digest_hash(digest_text_);
+    }
     digest_valid_ = true;
     q.set_digest(digest_text_, digest_hash_);
   }
@@ -40,7 +46,7 @@ bool Session::apply_query_rules(std::string_view sql, bool prepared) {
   q.schemaname = schema_;
   q.client_addr = peer_;
   q.worker = static_cast<uint32_t>(worker_.id());
-  q.allow_rewrite = !prepared;
+  q.allow_rewrite = prepared == nullptr;
   thread_local RuleOutcome out;
   rules->evaluate(q, out);
   if (!out.matched()) return false;
@@ -49,7 +55,7 @@ bool Session::apply_query_rules(std::string_view sql, bool prepared) {
     digest_hash_ = q.digest().hash;
     digest_valid_ = true;
   }
-  if (prepared) {
+  if (prepared != nullptr) {
     if (out.multiplex && *out.multiplex == 0) add_pin(kPinQueryRule);
     rule_hostgroup_ = out.destination_hostgroup;
     return false;

@@ -12,6 +12,7 @@
 
 #include "sluice/clock.h"
 #include "sluice/protocol.h"
+#include "sluice/query_digest.h"
 #include "sluice/route.h"
 #include "sluice/runtime.h"
 #include "sluice/session.h"
@@ -224,7 +225,7 @@ void Session::route_statement(ClientStmt& st, ResponseScanner::Kind kind) {
   rule_hostgroup_.reset();
   if (cmd_type_ == proto::kComStmtExecute) {
     pin_before(st.entry->sql);
-    apply_query_rules(st.entry->sql, true);  // digest statistics, destination_hostgroup
+    apply_query_rules(st.entry->sql, st.entry.get());  // digest statistics, destination_hostgroup
   }
   RouteDecision d = decide_route(cls_, SessionView{autocommit_, in_txn_, pins_ != 0});
   route_read_ = d.read;
@@ -276,6 +277,8 @@ void Session::finish_prepare() {
   fresh->context = stmt_context();
   fresh->sql = cmd_payload_.substr(1);
   fresh->cls = classify(fresh->sql);
+  fresh->digest_text = digest_text(fresh->sql);
+  fresh->digest_hash = digest_hash(fresh->digest_text);
   fresh->params = scan_.prepared_params();
   fresh->columns = scan_.prepared_columns();
   fresh->warnings = scan_.prepared_warnings();

@@ -101,8 +101,11 @@ struct User {
   std::shared_ptr<std::atomic<uint32_t>> connections;
 };
 
+enum class ReadYourWrites : uint8_t { kOff, kSession, kGlobal };
+
 struct RoutingTable {
   uint64_t version = 0;
+  ReadYourWrites read_your_writes = ReadYourWrites::kSession;  // config->routing's, parsed once
   std::shared_ptr<const Config> config;
   std::vector<Hostgroup> hostgroups;  // sorted by id
   std::unordered_map<std::string, std::shared_ptr<const User>> users;
@@ -135,8 +138,11 @@ class Topology {
   std::atomic<uint64_t> failovers{0};  // placements changed by read_only flips
 
  private:
+  // Users (credentials are derived with SHA hashes) and rules (hit counters) of the
+  // current table are kept when the new config has the same ones.
   void publish_locked(std::shared_ptr<const Config> cfg, std::shared_ptr<const RuleSet> rules);
   Server* server_locked(const ServerConfig& sc);
+  void build_users_locked(const Config& cfg, RoutingTable& t);
 
   const int workers_;
   mutable std::mutex mu_;

@@ -95,11 +95,19 @@ std::vector<Server*> Topology::servers() const {
 
 std::string Topology::apply(const Config& cfg, std::vector<std::pair<Server*, Grant>>* grants) {
   std::lock_guard lock(mu_);
-  std::string err;
-  RuleSetOptions opts;
-  opts.shards = static_cast<uint32_t>(std::max(1, workers_));
-  auto rules = RuleSet::build(cfg.query_rules, &err, opts);
-  if (!rules) return "query_rules: " + err;
+  // Rules are rebuilt (and their hit counters start over) only when they changed, as
+  // ProxySQL's LOAD MYSQL QUERY RULES; loading servers or users keeps them.
+  std::shared_ptr<const RuleSet> rules;
+  if (table_ != nullptr && table_->config->query_rules == cfg.query_rules) {
+    rules = table_->rules;
+  } else {
+    std::string err;
+    RuleSetOptions opts;
+    opts.shards = static_cast<uint32_t>(std::max(1, workers_));
+    auto built = RuleSet::build(cfg.query_rules, &err, opts);
+    if (!built) return "query_rules: " + err;
+    if (!built->empty()) rules = std::move(built);
+  }
   // Settings: a server listed in several hostgroups takes its first entry's settings.
   std::vector<Server*> seen;
   for (const auto& sc : cfg.servers) {
@@ -119,7 +127,7 @@ std::string Topology::apply(const Config& cfg, std::vector<std::pair<Server*, Gr
       LOG_INFO("server %s removed from the config: draining its pool", s->name.c_str());
     }
   }
-  publish_locked(std::make_shared<const Config>(cfg), rules->empty() ? nullptr : rules);
+  publish_locked(std::make_shared<const Config>(cfg), std::move(rules));
   return "";
 }
 
@@ -139,6 +147,18 @@ bool Topology::on_read_only(Server* s, int read_only) {
   failovers.fetch_add(1, std::memory_order_relaxed);
   publish_locked(cur->config, cur->rules);
   return true;
+}
+
+void Topology::build_users_locked(const Config& cfg, RoutingTable& t) {
+  for (const auto& uc : cfg.users) {
+    auto u = std::make_shared<User>();
+    u->cfg = uc;
+    u->creds = auth::make_credentials(uc.password);
+    auto& counter = user_counters_[uc.username];
+    if (!counter) counter = std::make_shared<std::atomic<uint32_t>>(0);
+    u->connections = counter;
+    t.users[uc.username] = std::move(u);
+  }
 }
 
 // Builds and publishes a table for `cfg` with the servers' current read_only placement.
@@ -167,14 +187,13 @@ void Topology::publish_locked(std::shared_ptr<const Config> cfg, std::shared_ptr
     }
   }
   for (auto& [id, g] : groups) t->hostgroups.push_back(std::move(g));
-  for (const auto& uc : cfg->users) {
-    auto u = std::make_shared<User>();
-    u->cfg = uc;
-    u->creds = auth::make_credentials(uc.password);
-    auto& counter = user_counters_[uc.username];
-    if (!counter) counter = std::make_shared<std::atomic<uint32_t>>(0);
-    u->connections = counter;
-    t->users[uc.username] = std::move(u);
+  t->read_your_writes = cfg->routing.read_your_writes == "off"      ? ReadYourWrites::kOff
+                        : cfg->routing.read_your_writes == "global" ? ReadYourWrites::kGlobal
+                                                                     : ReadYourWrites::kSession;
+  if (table_ != nullptr && table_->config->users == cfg->users) {
+    t->users = table_->users;
+  } else {
+    build_users_locked(*cfg, *t);
   }
   t->version = version_.load(std::memory_order_relaxed) + 1;
   std::atomic_store(&table_, std::shared_ptr<const RoutingTable>(std::move(t)));

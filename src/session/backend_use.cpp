@@ -125,8 +125,8 @@ bool Session::wait_for_writer() {
 // The GTID a write left (session tracking of last_gtid): remembered for this session's
 // later reads, and for everyone's in "global" mode.
 void Session::note_write_gtid(std::string_view gtid) {
-  const std::string& mode = worker_.table().config->routing.read_your_writes;
-  if (mode == "off") return;
+  ReadYourWrites mode = worker_.table().read_your_writes;
+  if (mode == ReadYourWrites::kOff) return;
   for (const Gtid& g : parse_gtid_list(gtid)) {
     if (g.domain >= kGtidDomains) {
       unknown_gtid_until_ms_ = now_ms() + 10000;  // cannot track it: reads go to the writer for a while
@@ -135,7 +135,7 @@ void Session::note_write_gtid(std::string_view gtid) {
     written_seq_[g.domain] = std::max(written_seq_[g.domain], g.seq);
     written_server_[g.domain] = g.server_id;
     wrote_seq_ = true;
-    if (mode == "global") {
+    if (mode == ReadYourWrites::kGlobal) {
       auto& global = worker_.runtime().global_written_seq[g.domain];
       uint64_t cur = global.load(std::memory_order_relaxed);
       while (cur < g.seq && !global.compare_exchange_weak(cur, g.seq, std::memory_order_relaxed)) {
@@ -146,14 +146,14 @@ void Session::note_write_gtid(std::string_view gtid) {
 
 // What a replica must have applied to serve this session's reads; nullptr = anything.
 const uint64_t* Session::read_your_writes_floor() {
-  const std::string& mode = worker_.table().config->routing.read_your_writes;
-  if (mode == "off") return nullptr;
+  ReadYourWrites mode = worker_.table().read_your_writes;
+  if (mode == ReadYourWrites::kOff) return nullptr;
   static const uint64_t kImpossible[kGtidDomains] = {~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull};
   if (unknown_gtid_until_ms_ != 0) {
     if (now_ms() < unknown_gtid_until_ms_) return kImpossible;
     unknown_gtid_until_ms_ = 0;
   }
-  if (mode == "global") {
+  if (mode == ReadYourWrites::kGlobal) {
     thread_local uint64_t floor[kGtidDomains];
     bool any = false;
     for (uint32_t d = 0; d < kGtidDomains; ++d) {

@@ -218,7 +218,6 @@ void Session::trim_buffers() {
 void Session::fail_command(uint16_t code, std::string_view state, const std::string& msg) {
   LOG_DEBUG("session %u: %s", conn_id_, msg.c_str());
   writer_wait_until_ = 0;
-  gtid_wait_ = false;
   if (cmd_type_ == proto::kComStmtSendLongData && !login_pending_) {
     // No reply to COM_STMT_SEND_LONG_DATA: the EXECUTE that follows reports the failure.
     if (ClientStmt* st = find_stmt(stmt_id_)) {

@@ -118,3 +118,27 @@ TEST_CASE("pool: lowering max_connections closes the excess on release, raising 
   CHECK_FALSE(p.closed(CloseReason::kError, 0));
   CHECK(p.stats().open == 1);
 }
+
+TEST_CASE("topology: an apply keeps the rule set and users it did not change") {
+  Config c = base();
+  QueryRuleConfig r;
+  r.rule_id = 1;
+  r.active = true;
+  r.match_pattern = "^SELECT";
+  r.destination_hostgroup = 20;
+  c.query_rules.push_back(r);
+  Topology topo(c, 1);
+  auto rules = topo.table()->rules;
+  auto user = topo.table()->find_user("app");
+  REQUIRE(rules != nullptr);
+  c.servers[1].weight = 7;  // LOAD MYSQL SERVERS: rules (and their hit counters) stay
+  CHECK(topo.apply(c).empty());
+  CHECK(topo.table()->rules == rules);
+  CHECK(topo.table()->find_user("app") == user);
+  c.query_rules[0].match_pattern = "^SHOW";  // LOAD MYSQL QUERY RULES: a new set
+  CHECK(topo.apply(c).empty());
+  CHECK(topo.table()->rules != rules);
+  c.routing.read_your_writes = "global";
+  CHECK(topo.apply(c).empty());
+  CHECK(topo.table()->read_your_writes == ReadYourWrites::kGlobal);
+}

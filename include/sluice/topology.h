@@ -84,6 +84,8 @@ struct Server {
   bool usable(int64_t now) const;
   // Idle connections should be closed and in-use ones not pooled again.
   bool draining() const;
+  // Why a draining server's connections close: server_down when shunned, else offline.
+  CloseReason drain_reason() const;
   void mark_down(int64_t now, uint32_t for_ms);
   // Applies a config's limits; slot grants for waiters when max_connections grew.
   std::vector<Grant> set_limits(const PoolLimits& limits);

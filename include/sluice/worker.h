@@ -91,7 +91,7 @@ class Worker {
   void on_accept();
   void receive_grant(Server& s, uint64_t token, BackendConn* conn);
   void reap_idle();
-  void warm_pools();
+  void warm_pools(const std::vector<Server*>& servers);
   void close_idle_connections();  // at shutdown
 
   Runtime& rt_;

@@ -36,6 +36,11 @@ bool Server::draining() const {
          st == ServerStatus::kOfflineHard || health.load(std::memory_order_relaxed) == HealthState::kShunned;
 }
 
+CloseReason Server::drain_reason() const {
+  return health.load(std::memory_order_relaxed) == HealthState::kShunned ? CloseReason::kServerDown
+                                                                         : CloseReason::kOffline;
+}
+
 void Server::mark_down(int64_t now, uint32_t for_ms) {
   int64_t until = now + for_ms;
   int64_t prev = down_until_ms.exchange(until, std::memory_order_relaxed);

@@ -18,8 +18,7 @@ void Worker::remove_waiter(uint64_t token) { waiters_.erase(token); }
 void Worker::checkin(BackendConn* c) {
   Server& s = c->server();
   if (s.draining()) {  // offline, removed or shunned: do not pool it again
-    bool shunned = s.health.load(std::memory_order_relaxed) == HealthState::kShunned;
-    discard(c, shunned ? CloseReason::kServerDown : CloseReason::kOffline);
+    discard(c, s.drain_reason());
     return;
   }
   c->refresh_identity();
@@ -94,12 +93,12 @@ void Worker::kick(Server& s, int worker) {
 
 // min_idle: worker 0 keeps each server's pool warm, logging in as the first configured
 // user (a pool is shared by every user, and warm connections must be someone's).
-void Worker::warm_pools() {
+void Worker::warm_pools(const std::vector<Server*>& servers) {
   const auto& users = table().config->users;
   if (id_ != 0 || users.empty()) return;
   BackendIdentity id{users.front().backend_username, users.front().backend_password, false};
   int64_t now = now_ms();
-  for (Server* sp : rt_.topology().servers()) {
+  for (Server* sp : servers) {
     Server& s = *sp;
     uint32_t min_idle = s.min_idle.load(std::memory_order_relaxed);
     if (min_idle == 0 || !s.usable(now)) continue;
@@ -127,32 +126,29 @@ void Worker::close_idle_connections() {
 }
 
 void Worker::reap_idle() {
-  warm_pools();
+  const std::vector<Server*> servers = rt_.topology().servers();
+  warm_pools(servers);
   int64_t now = now_ms();
-  // Clients queue for these servers: sessions idling on a connection kept only for a
-  // possible SHOW WARNINGS / LAST_INSERT_ID() give it back.
-  std::vector<Server*> wanted;
-  for (Server* s : rt_.topology().servers())
-    if (s->pool.stats().waiting > 0) wanted.push_back(s);
-  if (!wanted.empty()) {
-    for (auto& [id, info] : rt_.sessions.on_worker(id_)) {
-      if (info->session != nullptr) info->session->release_soft_hold(wanted, now, kSoftHoldMinIdleMs);
-    }
-  }
-  for (Server* sp : rt_.topology().servers()) {
+  std::vector<Server*> wanted;  // servers clients queue for
+  for (Server* sp : servers) {
     Server& s = *sp;
     if (s.draining()) {
-      bool shunned = s.health.load(std::memory_order_relaxed) == HealthState::kShunned;
-      for (PooledConn* pc : s.pool.drain_idle(id_, shunned ? CloseReason::kServerDown : CloseReason::kOffline)) {
-        static_cast<BackendConn*>(pc)->close();
-      }
+      for (PooledConn* pc : s.pool.drain_idle(id_, s.drain_reason())) static_cast<BackendConn*>(pc)->close();
       continue;
     }
+    if (s.pool.stats().waiting > 0) wanted.push_back(sp);
     for (auto [pc, why] : s.pool.expire_idle(id_, now, s.idle_timeout_ms.load(std::memory_order_relaxed))) {
       auto* c = static_cast<BackendConn*>(pc);
       LOG_DEBUG("closing idle connection to %s: %s", s.name.c_str(), close_reason_name(why));
       c->close();
       if (auto g = s.pool.closed(why, now_ns())) dispatch(s, *g);
+    }
+  }
+  // Sessions idling on a connection kept only for a possible SHOW WARNINGS /
+  // LAST_INSERT_ID() give it back to those waiting.
+  if (!wanted.empty()) {
+    for (auto& [id, info] : rt_.sessions.on_worker(id_)) {
+      if (info->session != nullptr) info->session->release_soft_hold(wanted, now, kSoftHoldMinIdleMs);
     }
   }
 }

@@ -90,7 +90,7 @@ void Worker::on_accept() {
 
 void Worker::start() {
   uv_timer_start(&reaper_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->reap_idle(); }, 100, 100);
-  post([this] { warm_pools(); });
+  post([this] { warm_pools(rt_.topology().servers()); });
   thread_ = std::thread([this] { run(); });
 }
 

@@ -3,11 +3,13 @@
 // Each JSON object has a table of known keys, each with a setter that type-checks and
 // range-checks its value and stores it. apply() refuses keys missing from the table and
 // runs the setters in table order (so "pool" is read before "servers", whose per-server
-// limits start from it). Checks that span several keys run after the object is read.
+// limits start from it). Checks within one object run after it is read; checks across
+// sections (hostgroups, duplicates, listeners) are in config_checks.cpp.
 #include "sluice/config.h"
 
+#include "config_internal.h"
+
 #include <nlohmann/json.hpp>
-#include <re2/re2.h>
 
 #include <algorithm>
 #include <cctype>
@@ -20,20 +22,9 @@
 #include <optional>
 #include <set>
 #include <string_view>
-#include <tuple>
 
 namespace sluice {
-namespace {
-
-using nlohmann::json;
-
-constexpr uint32_t kU32Max = std::numeric_limits<uint32_t>::max();
-constexpr uint32_t kMaxWorkers = 256;
-// Weights are summed to pick a replica; this bound keeps any sum far from overflow.
-constexpr uint32_t kMaxWeight = 1000000;
-// A client packet limit below MySQL's minimum max_allowed_packet breaks ordinary clients.
-constexpr uint32_t kMinPacketSize = 1024;
-constexpr uint32_t kMaxPacketSize = 1073741824;
+namespace config_detail {
 
 [[noreturn]] void fail(const std::string& path, const std::string& reason) {
   throw ConfigError((path.empty() ? std::string("(top level)") : path) + ": " + reason);
@@ -46,6 +37,24 @@ std::string child(const std::string& parent, std::string_view key) {
 std::string item(const std::string& parent, size_t index) {
   return parent + "[" + std::to_string(index) + "]";
 }
+
+}  // namespace config_detail
+
+namespace {
+
+using config_detail::child;
+using config_detail::fail;
+using config_detail::item;
+
+using nlohmann::json;
+
+constexpr uint32_t kU32Max = std::numeric_limits<uint32_t>::max();
+constexpr uint32_t kMaxWorkers = 256;
+// Weights are summed to pick a replica; this bound keeps any sum far from overflow.
+constexpr uint32_t kMaxWeight = 1000000;
+// A client packet limit below MySQL's minimum max_allowed_packet breaks ordinary clients.
+constexpr uint32_t kMinPacketSize = 1024;
+constexpr uint32_t kMaxPacketSize = 1073741824;
 
 // " (got ...)" for error messages: short values verbatim, containers by kind.
 std::string got(const json& v) {
@@ -464,13 +473,7 @@ void read_users(Config& c, const json& v, const std::string& path) {
     UserConfig u;
     apply(v[i], p, u, user_table());
     finish_user(u, v[i], p);
-    for (size_t j = 0; j < i; ++j) {
-      if (c.users[j].username == u.username) {
-        fail(child(p, "username"), "\"" + u.username + "\" is already defined by " +
-                                       item(path, j));
-      }
-    }
-    c.users.push_back(std::move(u));
+    c.users.push_back(std::move(u));  // duplicates: check_users()
   }
 }
 
@@ -485,15 +488,7 @@ void read_servers(Config& c, const json& v, const std::string& path) {
     require(v[i], "hostgroup", p);
     require(v[i], "host", p);
     check_pool(s.pool, v[i], p);
-    for (size_t j = 0; j < i; ++j) {
-      const ServerConfig& o = c.servers[j];
-      if (std::tie(o.hostgroup, o.host, o.port) == std::tie(s.hostgroup, s.host, s.port)) {
-        fail(p, "same hostgroup, host and port as " + item(path, j) + " (hostgroup " +
-                    std::to_string(s.hostgroup) + ", " + s.host + ":" + std::to_string(s.port) +
-                    ")");
-      }
-    }
-    c.servers.push_back(std::move(s));
+    c.servers.push_back(std::move(s));  // duplicates: check_topology()
   }
 }
 
@@ -519,133 +514,6 @@ void read_replication_hostgroups(Config& c, const json& v, const std::string& pa
     require(v[i], "writer_hostgroup", p);
     require(v[i], "reader_hostgroup", p);
     c.replication_hostgroups.push_back(std::move(r));
-  }
-}
-
-bool hostgroup_exists(const Config& c, uint32_t hg) {
-  if (hg == c.routing.writer_hostgroup || hg == c.routing.reader_hostgroup) return true;
-  for (const auto& s : c.servers)
-    if (s.hostgroup == hg) return true;
-  for (const auto& r : c.replication_hostgroups)
-    if (r.writer_hostgroup == hg || r.reader_hostgroup == hg) return true;
-  return false;
-}
-
-void check_rules(const Config& c) {
-  for (size_t i = 0; i < c.query_rules.size(); ++i) {
-    const QueryRuleConfig& r = c.query_rules[i];
-    std::string p = item("query_rules", i);
-    for (size_t j = 0; j < i; ++j) {
-      if (c.query_rules[j].rule_id == r.rule_id) {
-        fail(p + ".rule_id", std::to_string(r.rule_id) + " is already used by " + item("query_rules", j));
-      }
-    }
-    if (r.destination_hostgroup && !hostgroup_exists(c, *r.destination_hostgroup)) {
-      fail(p + ".destination_hostgroup", "hostgroup " + std::to_string(*r.destination_hostgroup) +
-                                             " has no servers and is not a replication hostgroup");
-    }
-    RE2::Options opts;
-    opts.set_log_errors(false);
-    opts.set_case_sensitive(r.re_modifiers.find("CASELESS") == std::string::npos &&
-                            r.re_modifiers.find("caseless") == std::string::npos);
-    for (const auto& [key, pattern] : {std::pair<const char*, const std::string*>{"match_pattern", &r.match_pattern},
-                                       {"match_digest", &r.match_digest}}) {
-      if (pattern->empty()) continue;
-      RE2 re(*pattern, opts);
-      if (!re.ok()) fail(p + "." + key, "invalid regular expression: " + re.error());
-    }
-  }
-}
-
-void check_users(const Config& c) {
-  for (size_t i = 0; i < c.users.size(); ++i) {
-    const auto& u = c.users[i];
-    if (u.default_hostgroup && !hostgroup_exists(c, *u.default_hostgroup)) {
-      fail(item("users", i) + ".default_hostgroup",
-           "hostgroup " + std::to_string(*u.default_hostgroup) + " has no servers");
-    }
-    for (size_t j = 0; j < i; ++j) {
-      if (c.users[j].username == u.username) {
-        fail(item("users", i) + ".username", "\"" + u.username + "\" is already defined by " + item("users", j));
-      }
-    }
-  }
-}
-
-void check_replication_hostgroups(const Config& c) {
-  for (size_t i = 0; i < c.replication_hostgroups.size(); ++i) {
-    const auto& r = c.replication_hostgroups[i];
-    std::string p = item("replication_hostgroups", i);
-    if (r.writer_hostgroup == r.reader_hostgroup) {
-      fail(p + ".reader_hostgroup", "must differ from writer_hostgroup (" + std::to_string(r.writer_hostgroup) + ")");
-    }
-    for (size_t j = 0; j < i; ++j) {
-      const auto& o = c.replication_hostgroups[j];
-      for (uint32_t hg : {r.writer_hostgroup, r.reader_hostgroup}) {
-        if (hg == o.writer_hostgroup || hg == o.reader_hostgroup) {
-          fail(p, "hostgroup " + std::to_string(hg) + " is already used by " + item("replication_hostgroups", j));
-        }
-      }
-    }
-  }
-}
-
-void check_topology(const Config& c) {
-  const uint32_t writer = c.routing.writer_hostgroup;
-  const uint32_t reader = c.routing.reader_hostgroup;
-  if (writer == reader) {
-    fail("routing.reader_hostgroup",
-         "must differ from routing.writer_hostgroup (" + std::to_string(writer) + ")");
-  }
-  if (c.users.empty()) fail("users", "at least one user is required");
-  if (c.servers.empty()) fail("servers", "at least one server is required");
-  // The monitor finds the writer among a replication pair's servers by read_only.
-  bool detected_writer = false;
-  for (const auto& r : c.replication_hostgroups) {
-    if (r.writer_hostgroup != writer) continue;
-    for (const auto& s : c.servers)
-      detected_writer = detected_writer || s.hostgroup == r.writer_hostgroup || s.hostgroup == r.reader_hostgroup;
-  }
-  bool has_writer = detected_writer;
-  for (size_t i = 0; i < c.servers.size(); ++i) {
-    const ServerConfig& s = c.servers[i];
-    has_writer = has_writer || s.hostgroup == writer;
-    for (size_t j = 0; j < i; ++j) {
-      const ServerConfig& o = c.servers[j];
-      if (std::tie(o.hostgroup, o.host, o.port) == std::tie(s.hostgroup, s.host, s.port)) {
-        fail(item("servers", i), "same hostgroup, host and port as " + item("servers", j));
-      }
-    }
-  }
-  check_users(c);
-  check_replication_hostgroups(c);
-  check_rules(c);
-  if (!has_writer) {
-    fail("servers", "no server in the writer hostgroup (routing.writer_hostgroup = " +
-                        std::to_string(writer) + "); at least one is required");
-  }
-}
-
-bool is_wildcard(const std::string& address) {
-  return address == "0.0.0.0" || address == "::" || address == "[::]";
-}
-
-void check_listeners(const Config& c) {
-  const std::pair<const char*, const Endpoint*> listeners[] = {
-      {"frontend.listen", &c.frontend.listen},
-      {"admin.listen", &c.admin.listen},
-      {"metrics.listen", &c.metrics.listen},
-  };
-  for (size_t i = 0; i < std::size(listeners); ++i) {
-    for (size_t j = 0; j < i; ++j) {
-      const Endpoint& a = *listeners[i].second;
-      const Endpoint& b = *listeners[j].second;
-      bool overlap = a.address == b.address || is_wildcard(a.address) || is_wildcard(b.address);
-      if (a.port == b.port && overlap) {
-        fail(std::string(listeners[i].first) + ".port",
-             "port " + std::to_string(a.port) + " is already used by " + listeners[j].first);
-      }
-    }
   }
 }
 
@@ -747,8 +615,7 @@ Config load(const std::string& text, const std::string& origin) {
   }
   Config config;
   apply(root, "", config, root_table());
-  check_topology(config);
-  check_listeners(config);
+  validate_config(config);
   return config;
 }
 
@@ -782,11 +649,6 @@ std::optional<ServerStatus> parse_server_status(const std::string& s) {
     if (s == server_status_name(st)) return st;
   }
   return std::nullopt;
-}
-
-void validate_config(const Config& c) {
-  check_topology(c);
-  check_listeners(c);
 }
 
 Config load_config_file(const std::string& path) { return load(read_file(path), path); }

@@ -36,42 +36,41 @@ void Session::checkout() {
   gtid_wait_ = false;
   const RoutingTable& table = worker_.table();
   int64_t now = now_ms();
-  static const Hostgroup kEmpty;
-  const Hostgroup* hg = table.find(target_hg_);
-  if (hg == nullptr) hg = &kEmpty;
+  auto group = [&table](uint32_t id) {
+    static const Hostgroup kEmpty;
+    const Hostgroup* g = table.find(id);
+    return g != nullptr ? g : &kEmpty;
+  };
+  const Hostgroup* hg = group(target_hg_);
+  auto to_writer = [&] {
+    target_hg_ = writer_hg();
+    hg = group(target_hg_);
+    return pick_server(*hg, now, tried_);
+  };
   Server* s = forced_server_;
-  if (s == nullptr && route_read_ && target_hg_ != writer_hg()) {
+  const bool replica_read = s == nullptr && route_read_ && target_hg_ != writer_hg();
+  if (replica_read) {
     const uint64_t* floor = read_your_writes_floor();
     s = pick_server(*hg, now, tried_, floor);
-    if (s == nullptr && floor != nullptr) {
+    Server* candidate = s == nullptr && floor != nullptr ? pick_server(*hg, now, tried_) : nullptr;
+    if (candidate != nullptr) {
       // Replicas are up but the monitor has not seen one apply this session's last write:
       // a replica that is not lagging may wait for it briefly, else the writer reads.
-      Server* candidate = pick_server(*hg, now, tried_);
-      if (candidate != nullptr) {
-        if (table.config->routing.read_your_writes_wait_ms != 0 &&
-            lag_allows_wait(*candidate)) {
-          s = candidate;
-          gtid_wait_ = true;
-        } else {
-          worker_.stats.consistency_reads_on_writer.add();
-          target_hg_ = writer_hg();
-          hg = table.find(target_hg_);
-          if (hg == nullptr) hg = &kEmpty;
-          s = pick_server(*hg, now, tried_);
-        }
+      if (table.config->routing.read_your_writes_wait_ms != 0 && lag_allows_wait(*candidate)) {
+        s = candidate;
+        gtid_wait_ = true;
+      } else {
+        worker_.stats.consistency_reads_on_writer.add();
+        s = to_writer();
       }
+    } else if (s == nullptr) {  // no usable replica: reads go to the writer, if allowed
+      if (!table.config->routing.reads_fallback_to_writer && !login_pending_) {
+        fail_command(9001, "HY000", "Sluice: no usable server in reader hostgroup " + std::to_string(target_hg_));
+        return;
+      }
+      s = to_writer();
     }
   } else if (s == nullptr) {
-    s = pick_server(*hg, now, tried_);
-  }
-  if (s == nullptr && route_read_ && target_hg_ != writer_hg()) {
-    if (!table.config->routing.reads_fallback_to_writer && !login_pending_) {
-      fail_command(9001, "HY000", "Sluice: no usable server in reader hostgroup " + std::to_string(target_hg_));
-      return;
-    }
-    target_hg_ = writer_hg();  // no usable replica: reads go to the writer
-    hg = table.find(target_hg_);
-    if (hg == nullptr) hg = &kEmpty;
     s = pick_server(*hg, now, tried_);
   }
   if (s == nullptr) s = any_server(*hg, tried_);  // all marked down: try one anyway

@@ -1,9 +1,5 @@
 // The admin thread: its own libuv loop, the listener on config.admin.listen, admin
 // sessions, and the SQLite database they share (created here, used on that thread only).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,23 +7,17 @@
 
 #include "admin_session.h"
 #include "sluice/log.h"
+#include "sluice/net.h"
 #include "sluice/runtime.h"
 
 namespace sluice::admin {
 
 void AdminServer::Impl::on_accept() {
   for (int i = 0; i < 16; ++i) {
-    sockaddr_in peer{};
-    socklen_t len = sizeof peer;
-    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) LOG_ERROR("admin accept: %s", std::strerror(errno));
-      return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    char ip[INET_ADDRSTRLEN] = "?";
-    inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
+    std::string ip;
+    uint16_t port = 0;
+    int fd = net::accept_tcp(listen_fd, &ip, &port, "admin port");
+    if (fd < 0) return;
     auto* s = new AdminSession(*this, fd, next_id++, ip);
     s->start();
   }
@@ -60,21 +50,8 @@ bool AdminServer::start(std::string* error) {
     *error = e.what();
     return false;
   }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(l.port);
-  if (inet_pton(AF_INET, l.address.c_str(), &addr.sin_addr) != 1) {
-    *error = "admin.listen.address: not an IPv4 address: " + l.address;
-    return false;
-  }
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 128) != 0) {
-    *error = "admin.listen: cannot listen on " + l.address + ":" + std::to_string(l.port) + ": " + std::strerror(errno);
-    ::close(fd);
-    return false;
-  }
+  int fd = net::listen_tcp(l.address, l.port, false, 128, "admin.listen", error);
+  if (fd < 0) return false;
   m.listen_fd = fd;
   uv_loop_init(&m.loop);
   uv_async_init(&m.loop, &m.wake, [](uv_async_t* a) {

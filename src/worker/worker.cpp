@@ -1,11 +1,7 @@
 // Worker loop, listener and mailbox (see worker.h). Pool glue is in pool_glue.cpp.
 #include "sluice/worker.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +9,7 @@
 
 #include "sluice/digest_stats.h"
 #include "sluice/log.h"
+#include "sluice/net.h"
 #include "sluice/runtime.h"
 #include "sluice/session.h"
 #include "sluice/topology.h"
@@ -43,23 +40,9 @@ Worker::~Worker() {
 }
 
 bool Worker::listen(const std::string& address, uint16_t port, std::string* error) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  if (inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
-    *error = "frontend.listen.address: not an IPv4 address: " + address;
-    return false;
-  }
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  // Each worker has its own accept queue; the kernel spreads new connections over them.
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 4096) != 0) {
-    *error = "cannot listen on " + address + ":" + std::to_string(port) + ": " + std::strerror(errno);
-    ::close(fd);
-    return false;
-  }
+  // Each worker has its own accept queue (SO_REUSEPORT); the kernel spreads connections.
+  int fd = net::listen_tcp(address, port, true, 4096, "frontend.listen", error);
+  if (fd < 0) return false;
   listen_fd_ = fd;
   uv_poll_init(&loop_, &listen_poll_, fd);
   listen_poll_.data = this;
@@ -72,18 +55,11 @@ bool Worker::listen(const std::string& address, uint16_t port, std::string* erro
 void Worker::on_accept() {
   // Bounded per wake-up so that a connection storm cannot starve running sessions.
   for (int i = 0; i < 64; ++i) {
-    sockaddr_in peer{};
-    socklen_t len = sizeof peer;
-    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) LOG_ERROR("accept: %s", std::strerror(errno));
-      return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    char ip[INET_ADDRSTRLEN] = "?";
-    inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
-    auto* s = new Session(*this, fd, rt_.next_connection_id(), ip, ntohs(peer.sin_port));
+    std::string ip;
+    uint16_t port = 0;
+    int fd = net::accept_tcp(listen_fd_, &ip, &port, "client port");
+    if (fd < 0) return;
+    auto* s = new Session(*this, fd, rt_.next_connection_id(), ip, port);
     s->start();
   }
 }
